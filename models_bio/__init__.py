@@ -1,0 +1,35 @@
+"""models_bio: what biological systems are — definitions, parameters with units, references.
+
+Models are frozen dataclasses; methods that simulate them live in ``cellsde``.
+"""
+
+from models_bio.circadian import damped_oscillator, vilar2002
+from models_bio.expressions import Expression, ExpressionError
+from models_bio.heterogeneity import Distribution, Grid, LogitNormal, LogNormal, LogUniform, Uniform
+from models_bio.kinetics import Kinetics
+from models_bio.network import Event, Parameter, Reaction, ReactionNetwork, Species
+from models_bio.registry import available, get
+from models_bio.sde import SDEModel, SDEProtocol
+
+__all__ = [
+    "Distribution",
+    "Event",
+    "Expression",
+    "ExpressionError",
+    "Grid",
+    "Kinetics",
+    "LogNormal",
+    "LogUniform",
+    "LogitNormal",
+    "Parameter",
+    "Reaction",
+    "ReactionNetwork",
+    "SDEModel",
+    "SDEProtocol",
+    "Species",
+    "Uniform",
+    "available",
+    "damped_oscillator",
+    "get",
+    "vilar2002",
+]
