@@ -181,6 +181,10 @@ class ReactionNetwork:
         Default per-cell distribution of chosen parameters (extrinsic noise).
     system_size : float
         Molecules per unit of state value and volume, for stochastic methods.
+    stimulus : mapping of str to float
+        Two-phase protocol (Guo 2024): when non-empty, each cell is first brought to its own
+        steady state with these species held at 0 (phase 1, deterministic), then they are set
+        to these values at t = 0 and the simulation starts (phase 2).
     description : str
         One paragraph, with references.
     """
@@ -196,10 +200,11 @@ class ReactionNetwork:
     observables: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     heterogeneity: Mapping[str, Distribution] = field(default_factory=dict)
     system_size: float = 1.0
+    stimulus: Mapping[str, float] = field(default_factory=dict)
     description: str = ""
 
     def __post_init__(self) -> None:
-        for name in ("rate_rules", "observables", "heterogeneity"):
+        for name in ("rate_rules", "observables", "heterogeneity", "stimulus"):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
         object.__setattr__(self, "species", tuple(self.species))
         object.__setattr__(self, "parameters", tuple(self.parameters))
@@ -324,5 +329,10 @@ class ReactionNetwork:
         for pname in self.heterogeneity:
             if pname not in pn:
                 raise ValueError(f"heterogeneity is declared on unknown parameter {pname!r}")
+        for s_name, value in self.stimulus.items():
+            if s_name not in sp:
+                raise ValueError(f"stimulus names unknown species {s_name!r}")
+            if not value >= 0:
+                raise ValueError(f"stimulus {s_name!r} must be >= 0, got {value!r}")
         if not self.system_size > 0:
             raise ValueError(f"system_size must be > 0, got {self.system_size}")
