@@ -1,0 +1,197 @@
+"""Save and open cellsde datasets: netCDF (h5netcdf) or zarr, chosen by the file suffix.
+
+Writes are atomic: the data go to a temporary name in the target's directory, then
+``os.replace`` (a file) or a rename dance (a zarr directory: old store moved aside, new one
+renamed in, old one deleted) puts them under the real name, so a crash never leaves a
+half-written file there. Readers validate and load everything into memory, then close the
+file, so the same path can be overwritten afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from cellsde.datasets.validate import validate_dataset
+from cellsde.errors import SchemaError
+
+__all__ = ["NETCDF_SUFFIXES", "ZARR_SUFFIXES", "open_dataset", "save_dataset"]
+
+NETCDF_SUFFIXES = (".nc", ".h5")
+ZARR_SUFFIXES = (".zarr",)
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_NETCDF3_MAGIC = b"CDF"
+
+
+def _format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in NETCDF_SUFFIXES:
+        return "netcdf"
+    if suffix in ZARR_SUFFIXES:
+        return "zarr"
+    raise ValueError(
+        f"cannot tell the format of {str(path)!r} from its suffix {suffix or '(none)'!r}; "
+        f"use one of {NETCDF_SUFFIXES + ZARR_SUFFIXES}"
+    )
+
+
+def save_dataset(ds: xr.Dataset, path: str | os.PathLike) -> Path:
+    """Validate ``ds`` and write it atomically to ``path``.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A dataset following the cellsde contract (see :func:`validate_dataset`); its
+        attributes must be netCDF-storable (nested dicts as a JSON string in ``config``).
+    path : str or os.PathLike
+        ``*.nc`` / ``*.h5`` for netCDF4 (h5netcdf engine), ``*.zarr`` for a zarr store
+        (a directory). An existing file or store at ``path`` is replaced.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    SchemaError
+        If ``ds`` breaks the contract or holds attributes netCDF cannot store.
+    ValueError
+        If the suffix is not one of ``.nc``, ``.h5``, ``.zarr``.
+    FileNotFoundError
+        If the target directory does not exist.
+    """
+    path = Path(path)
+    fmt = _format(path)
+    validate_dataset(ds)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise FileNotFoundError(f"directory {str(parent)!r} does not exist; create it first")
+    tmp = parent / f".{path.name}.tmp-{uuid.uuid4().hex[:12]}"
+    try:
+        if fmt == "netcdf":
+            if path.is_dir():
+                raise IsADirectoryError(f"{str(path)!r} is a directory; cannot write a file there")
+            ds.to_netcdf(tmp, engine="h5netcdf")
+            os.replace(tmp, path)
+        else:
+            if path.exists() and not _is_zarr_store(path):
+                raise FileExistsError(
+                    f"{str(path)!r} exists and is not a zarr store; refusing to replace it"
+                )
+            ds.to_zarr(tmp, mode="w", zarr_format=2, consolidated=True)
+            _swap_in_directory(tmp, path)
+    finally:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def _is_zarr_store(path: Path) -> bool:
+    return path.is_dir() and any(
+        (path / name).exists() for name in (".zgroup", "zarr.json", ".zmetadata")
+    )
+
+
+def _swap_in_directory(new: Path, path: Path) -> None:
+    """Put directory ``new`` at ``path``; an old store there is moved aside, then deleted."""
+    if not path.exists():
+        os.rename(new, path)
+        return
+    old = path.parent / f".{path.name}.old-{uuid.uuid4().hex[:12]}"
+    os.rename(path, old)
+    try:
+        os.rename(new, path)
+    except OSError:
+        os.rename(old, path)  # put the previous store back before reporting the failure
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def open_dataset(path: str | os.PathLike) -> xr.Dataset:
+    """Read a dataset written by :func:`save_dataset` (or any contract-conforming file).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A netCDF file (``.nc``/``.h5``; netCDF4/HDF5 or classic netCDF3) or a ``.zarr`` store.
+
+    Returns
+    -------
+    xarray.Dataset
+        Validated and fully loaded into memory; the file is closed again.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    SchemaError
+        If the file is empty, not netCDF/zarr, or does not follow the data contract.
+    ValueError
+        If the suffix is not one of ``.nc``, ``.h5``, ``.zarr``.
+    """
+    path = Path(path)
+    fmt = _format(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {str(path)!r}")
+    if fmt == "zarr":
+        if not _is_zarr_store(path):
+            raise SchemaError(f"{str(path)!r} is not a zarr store (no zarr metadata found)")
+        with xr.open_zarr(path, decode_timedelta=False) as opened:
+            ds = opened.load()
+    else:
+        ds = _open_netcdf(path)
+    ds = _normalise(ds)
+    try:
+        return validate_dataset(ds)
+    except SchemaError as err:
+        raise SchemaError(f"{str(path)!r}: {err}") from None
+
+
+def _open_netcdf(path: Path) -> xr.Dataset:
+    if path.is_dir():
+        raise SchemaError(f"{str(path)!r} is a directory, not a netCDF file")
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if not head:
+        raise SchemaError(f"{str(path)!r} is empty (0 bytes); it is not a netCDF dataset")
+    if head.startswith(_HDF5_MAGIC):
+        engine = "h5netcdf"
+    elif head.startswith(_NETCDF3_MAGIC):
+        engine = "scipy"
+    else:
+        raise SchemaError(
+            f"{str(path)!r} is not a netCDF file (it starts with {head!r}, not an HDF5 or "
+            "netCDF signature)"
+        )
+    try:
+        with xr.open_dataset(path, engine=engine, decode_timedelta=False) as opened:
+            return opened.load()
+    except (OSError, ValueError) as err:
+        raise SchemaError(f"cannot read {str(path)!r} as netCDF: {err}") from None
+
+
+def _normalise(ds: xr.Dataset) -> xr.Dataset:
+    """Undo storage artefacts: object str coords -> numpy str, numpy scalar attrs -> Python."""
+    for name, coord in ds.coords.items():
+        values = coord.values
+        if values.dtype == object and all(isinstance(v, str) for v in values.tolist()):
+            ds = ds.assign_coords({name: (coord.dims, values.astype(str), coord.attrs)})
+    ds.attrs = {key: _plain(value) for key, value in ds.attrs.items()}
+    for var in ds.variables.values():
+        var.attrs = {key: _plain(value) for key, value in var.attrs.items()}
+        var.encoding = {}
+    return ds
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
