@@ -8,10 +8,11 @@ Three exact solvers, chosen by :func:`exact_plan`:
 
 - ``n == m``: optimal assignment (``scipy.optimize.linear_sum_assignment``); the plan is a
   permutation with weight ``1/n`` per pair.
-- ``n != m`` and ``lcm(n, m) <= replicate_limit``: each source point is replicated ``L/n``
-  times and each target point ``L/m`` times (``L = lcm(n, m)``); an optimal assignment of the
-  ``L x L`` replicated problem is an optimal plan of the original one, because the transport
-  polytope with integer marginals ``(L/n, L/m)`` has integral vertices.
+- ``n != m`` and ``lcm(n, m) <= replicate_factor * max(n, m)``: each source point is
+  replicated ``L/n`` times and each target point ``L/m`` times (``L = lcm(n, m)``); an
+  optimal assignment of the ``L x L`` replicated problem is an optimal plan of the original
+  one, because the transport polytope with integer marginals ``(L/n, L/m)`` has integral
+  vertices.
 - otherwise: the transport linear program on the polytope
   ``{P >= 0 : P 1 = m, P^T 1 = n}`` (scaled to integer marginals, total mass ``n m``) solved by
   HiGHS through ``scipy.optimize.linprog``; the vertex solution is rounded to integers when
@@ -29,7 +30,7 @@ import numpy as np
 import scipy.sparse
 from scipy.optimize import linear_sum_assignment, linprog
 
-DEFAULT_REPLICATE_LIMIT = 512
+DEFAULT_REPLICATE_FACTOR = 8
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,14 @@ def _check_cost(cost: np.ndarray) -> np.ndarray:
     return cost
 
 
+def _assign(cost: np.ndarray) -> TransportPlan:
+    n = cost.shape[0]
+    rows, cols = linear_sum_assignment(cost)
+    return TransportPlan(
+        rows.astype(np.int64), cols.astype(np.int64), np.full(n, 1.0 / n, dtype=np.float64)
+    )
+
+
 def assignment_plan(cost: np.ndarray) -> TransportPlan:
     """Optimal plan between two clouds of equal size by linear assignment.
 
@@ -76,13 +85,9 @@ def assignment_plan(cost: np.ndarray) -> TransportPlan:
         ``n`` pairs of weight ``1/n``.
     """
     cost = _check_cost(cost)
-    n, m = cost.shape
-    if n != m:
+    if cost.shape[0] != cost.shape[1]:
         raise ValueError(f"assignment_plan needs a square cost matrix, got {cost.shape}")
-    rows, cols = linear_sum_assignment(cost)
-    return TransportPlan(
-        rows.astype(np.int64), cols.astype(np.int64), np.full(n, 1.0 / n, dtype=np.float64)
-    )
+    return _assign(cost)
 
 
 def _replicated_plan(cost: np.ndarray, lcm: int) -> TransportPlan:
@@ -119,7 +124,7 @@ def _lp_plan(cost: np.ndarray) -> TransportPlan:
 
 
 def exact_plan(
-    cost: np.ndarray, *, replicate_limit: int = DEFAULT_REPLICATE_LIMIT
+    cost: np.ndarray, *, replicate_factor: int = DEFAULT_REPLICATE_FACTOR
 ) -> TransportPlan:
     """Exact optimal plan between uniform weights ``1/n`` and ``1/m`` for a cost matrix.
 
@@ -127,21 +132,31 @@ def exact_plan(
     ----------
     cost : numpy.ndarray, shape (n, m)
         Ground cost (finite).
-    replicate_limit : int, default 512
-        For ``n != m``, solve by replicated assignment when ``lcm(n, m) <= replicate_limit``,
-        otherwise by the transport linear program (HiGHS dual simplex). Both are exact.
+    replicate_factor : int, default 8
+        For ``n != m``, solve by replicated assignment when
+        ``lcm(n, m) <= replicate_factor * max(n, m)``, otherwise by the transport linear
+        program (HiGHS dual simplex). Both are exact; the rule picks the faster one
+        (assignment cost grows like ``lcm³``, the LP like ``(n m)^1.5``). Speed, n ≈ 50 on
+        one core: equal sizes ~0.1 ms, replicated ~10 ms, LP ~20-40 ms per cloud pair.
 
     Returns
     -------
     TransportPlan
         An optimal plan; ``plan.cost(cost)`` is the optimal transport cost.
     """
-    cost = _check_cost(cost)
+    return solve_exact(_check_cost(cost), replicate_factor=replicate_factor)
+
+
+def solve_exact(cost: np.ndarray, *, replicate_factor: int) -> TransportPlan:
+    """:func:`exact_plan` without input checks, for callers that validated ``cost`` already.
+
+    ``cost`` must be a finite, non-empty float64 (n, m) array.
+    """
     n, m = cost.shape
     if n == m:
-        return assignment_plan(cost)
+        return _assign(cost)
     lcm = n * m // math.gcd(n, m)
-    if lcm <= replicate_limit:
+    if lcm <= replicate_factor * max(n, m):
         return _replicated_plan(cost, lcm)
     return _lp_plan(cost)
 
