@@ -14,9 +14,10 @@ import sys
 from collections.abc import Sequence
 
 from cellsde._version import __version__
+from cellsde.errors import CellsdeError
 
 # Modules that provide verbs, in the order `cellsde --help` lists them.
-VERB_MODULES = ()
+VERB_MODULES = ("import_csv", "info")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +38,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)
         return 2
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except (CellsdeError, ValueError, FileNotFoundError, PermissionError, OSError) as err:
+        print(f"cellsde: error: {_one_line(err)}", file=sys.stderr)
+        return 2
+
+
+def _one_line(err: BaseException) -> str:
+    """The error's message on one line (OSError's strerror and filename when it has them)."""
+    if isinstance(err, OSError) and err.strerror and err.filename is not None:
+        text = f"{err.strerror}: {err.filename}"
+    else:
+        text = str(err) or type(err).__name__
+    return " ".join(text.split())
 
 
 if __name__ == "__main__":

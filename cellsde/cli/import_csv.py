@@ -1,0 +1,57 @@
+"""``cellsde import-csv``: lab tracks from a CSV file into a cellsde dataset file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from cellsde.datasets import import_csv, import_report, save_dataset
+from cellsde.datasets.schema import TIME_UNITS
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "import-csv",
+        help="import single-cell tracks from a CSV file",
+        description="Import single-cell tracks (long: one row per cell and frame; wide: one "
+        "row per cell, one column per time) into a netCDF/zarr dataset, and report what "
+        "happened to every row.",
+    )
+    p.add_argument("path", help="CSV file")
+    p.add_argument("--cell-col", required=True, help="column with the cell id")
+    p.add_argument("--time-col", help="column with the time (long layout)")
+    p.add_argument("--species", nargs="+", help="species columns (default: all others)")
+    p.add_argument("--time-units", default="h", choices=TIME_UNITS)
+    p.add_argument("--layout", default="auto", choices=("auto", "long", "wide"))
+    p.add_argument(
+        "--time-tolerance",
+        type=float,
+        help="merge times closer than this (default: 1/4 of the frame interval; 0 = exact)",
+    )
+    p.add_argument("--duplicates", default="error", choices=("error", "mean", "first"))
+    p.add_argument("--group-col", help="column with each cell's condition (coord 'group')")
+    p.add_argument("--cell-coords", nargs="+", default=(), help="further per-cell columns")
+    p.add_argument("--sep", default=",", help="field separator (default ',')")
+    p.add_argument("--out", required=True, help="output file (.nc, .h5 or .zarr)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    ds = import_csv(
+        args.path,
+        cell_col=args.cell_col,
+        time_col=args.time_col,
+        species=args.species,
+        time_units=args.time_units,
+        layout=args.layout,
+        time_tolerance=args.time_tolerance,
+        duplicates=args.duplicates,
+        group_col=args.group_col,
+        cell_coords=args.cell_coords,
+        sep=args.sep,
+    )
+    path = save_dataset(ds, args.out)
+    for line in import_report(ds).lines():
+        print(line, file=sys.stdout)
+    print(f"wrote {path}", file=sys.stdout)
+    return 0
