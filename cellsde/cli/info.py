@@ -6,8 +6,9 @@ import argparse
 
 import numpy as np
 
-from cellsde.datasets import open_dataset
+from cellsde.datasets import import_report, open_dataset
 from cellsde.datasets import schema as S
+from cellsde.datasets.report import ATTR_IMPORT_REPORT
 
 _MAX_LABELS = 10
 _MAX_ATTR = 120
@@ -49,6 +50,9 @@ def summary_lines(ds, path: str) -> list[str]:
     lines.append(f"NaN fraction of x: {nan:.3f}")
     lines.append("attrs:")
     for key, value in ds.attrs.items():
+        if key == ATTR_IMPORT_REPORT:
+            lines += ["  import report:"] + ["    " + ln for ln in import_report(ds).lines()]
+            continue
         text = str(value)
         if len(text) > _MAX_ATTR:
             text = text[: _MAX_ATTR - 3] + "..."
