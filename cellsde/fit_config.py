@@ -1,0 +1,158 @@
+"""Configuration of END-nSDE fitting, and the paper's settings per system as presets."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import asdict, dataclass, replace
+from types import MappingProxyType
+from typing import Any
+
+REDUCTIONS = ("sum", "mean")
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """Options of :func:`cellsde.fit`.
+
+    Parameters
+    ----------
+    epochs : int
+        Full-batch optimisation steps (the paper: one step per epoch).
+    lr, weight_decay : float
+        Adam learning rate and (L2) weight decay.
+    betas : (float, float)
+        Adam betas.
+    grad_clip : float or None
+        Clip the global gradient norm to this value.
+    dt : float
+        Euler–Maruyama step in the data's time units.
+    n_paths : int or None
+        Simulated paths per group; default = the largest number of cells in a group.
+    observed : tuple of str or None
+        Species compared by the loss; default all of the model's species present in the data.
+    reduce_groups : {"sum", "mean"}
+        Aggregate the per-group tW2 (paper: sum for circadian/NF-kB, mean for RPA).
+    skip_first : bool
+        Leave the initial time out of the loss (every path starts from data there).
+    standardize : bool
+        Set the model's input standardisation from the training data before fitting.
+    checkpoint_segments : bool
+        Recompute rollout segments in the backward pass (less memory, ~30 % more time).
+    seed : int
+        Seeds the Brownian increments (training and validation use separate streams).
+    device : str
+        ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
+    valid_every : int
+        Epochs between validations (when validation data are given).
+    patience : int or None
+        Stop after this many validations without improvement (None: never stop early).
+    restore_best : bool
+        With validation data, return the weights of the best validation epoch.
+    checkpoint_path : str or None
+        Where to write the resumable training state.
+    checkpoint_every : int
+        Epochs between checkpoints (one is always written at the end).
+    resume : bool
+        Continue from ``checkpoint_path`` if it exists (exactly: same RNG state and history).
+    progress : bool or None
+        Show a progress bar (None: only on a terminal).
+    """
+
+    epochs: int = 500
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.999)
+    grad_clip: float | None = None
+    dt: float = 1e-3
+    n_paths: int | None = None
+    observed: tuple[str, ...] | None = None
+    reduce_groups: str = "sum"
+    skip_first: bool = True
+    standardize: bool = False
+    checkpoint_segments: bool = False
+    seed: int = 0
+    device: str = "cpu"
+    valid_every: int = 1
+    patience: int | None = None
+    restore_best: bool = True
+    checkpoint_path: str | None = None
+    checkpoint_every: int = 50
+    resume: bool = False
+    progress: bool | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
+        if self.observed is not None:
+            object.__setattr__(self, "observed", tuple(self.observed))
+        checks = [
+            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
+            (self.lr > 0, f"lr must be > 0, got {self.lr}"),
+            (self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}"),
+            (
+                self.grad_clip is None or self.grad_clip > 0,
+                f"grad_clip must be > 0, got {self.grad_clip}",
+            ),
+            (self.dt > 0, f"dt must be > 0, got {self.dt}"),
+            (
+                self.n_paths is None or self.n_paths >= 2,
+                f"n_paths must be >= 2, got {self.n_paths}",
+            ),
+            (self.reduce_groups in REDUCTIONS, f"reduce_groups must be one of {REDUCTIONS}"),
+            (self.valid_every >= 1, "valid_every must be >= 1"),
+            (self.patience is None or self.patience >= 1, "patience must be >= 1 or None"),
+            (self.checkpoint_every >= 1, "checkpoint_every must be >= 1"),
+            (not self.resume or self.checkpoint_path, "resume=True needs checkpoint_path"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+    def to_json(self) -> str:
+        """JSON form, stored in checkpoints and dataset attrs."""
+        return json.dumps(asdict(self), sort_keys=True)
+
+    def replace(self, **changes: Any) -> FitConfig:
+        """A copy with ``changes``."""
+        return replace(self, **changes)
+
+
+# The authors' settings (reference/end-nsde.md section 3), model architecture + FitConfig.
+PRESETS: MappingProxyType[str, dict[str, Any]] = MappingProxyType({
+    "damped_oscillator": {
+        "model": {"hidden": (100, 100, 100), "activation": "elu", "noise": "general", "n_brownian": 2},
+        "fit": {"epochs": 500, "lr": 2e-3, "weight_decay": 5e-3, "dt": 1e-3, "n_paths": 50, "reduce_groups": "sum"},
+    },
+    "rpa": {
+        "model": {"hidden": (100, 100), "activation": "relu", "noise": "general", "n_brownian": 1},
+        "fit": {
+            "epochs": 2001, "lr": 2e-3, "weight_decay": 5e-3, "grad_clip": 1.0, "dt": 1e-3,
+            "n_paths": 50, "reduce_groups": "mean", "checkpoint_every": 50,
+        },
+    },
+    "nfkb": {
+        "model": {
+            "hidden": (200, 200), "activation": "relu", "noise": "general", "n_brownian": 2,
+            "noisy_species": ("IkBat", "NFkB", "NFkBn"),
+        },
+        "fit": {
+            "epochs": 2001, "lr": 2e-3, "grad_clip": 1.0, "dt": 1e-3, "n_paths": 50,
+            "reduce_groups": "sum", "observed": ("IkBaNFkBn", "NFkBn"), "checkpoint_every": 50,
+            "checkpoint_segments": True,
+        },
+    },
+})  # fmt: skip
+
+
+def preset(name: str, **overrides: Any) -> FitConfig:
+    """The :class:`FitConfig` of preset ``name`` with ``overrides``."""
+    if name not in PRESETS:
+        raise KeyError(f"unknown preset {name!r}; presets: {', '.join(sorted(PRESETS))}")
+    return FitConfig(**{**copy.deepcopy(PRESETS[name]["fit"]), **overrides})
+
+
+def preset_model_options(name: str) -> dict[str, Any]:
+    """Architecture options (for :class:`cellsde.nn.endnsde.ENDnSDEConfig`) of preset ``name``."""
+    if name not in PRESETS:
+        raise KeyError(f"unknown preset {name!r}; presets: {', '.join(sorted(PRESETS))}")
+    return copy.deepcopy(PRESETS[name]["model"])

@@ -1,0 +1,247 @@
+"""END-nSDE: an Itô SDE whose drift and diffusion are MLPs conditioned on extrinsic parameters.
+
+``dX = f(X, theta) dt + sigma(X, theta) dW`` with ``f`` and ``sigma`` neural networks that take
+the cell's (constant) parameters ``theta`` as extra inputs (Zhang et al. 2025, PLOS Comput
+Biol 21:e1013462). The module satisfies :class:`models_bio.sde.SDEProtocol`, so
+``cellsde.simulate`` and the Euler–Maruyama solver treat it like a mechanistic SDE.
+
+Diffusion: ``|MLP_g([x, theta])|`` reshaped to (species, brownian) for ``noise="general"``
+(the authors' form; the absolute value makes every entry non-negative) or (species,) for
+``noise="diagonal"``; rows of species not in ``noisy_species`` are zero.
+``positivity="softplus"`` is a smooth alternative; ``"none"`` allows signed entries.
+
+Inputs are standardised with fixed buffers (``x_loc``, ``x_scale``, ``theta_loc``,
+``theta_scale``) that :func:`cellsde.fit` sets from the training data; the drift output is
+rescaled by ``x_scale`` so the network works in units of the data's spread. With the default
+buffers (0 and 1) the model is exactly the paper's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "elu": nn.ELU,
+    "tanh": nn.Tanh,
+    "silu": nn.SiLU,
+    "softplus": nn.Softplus,
+}
+POSITIVITY = ("abs", "softplus", "none")
+
+
+@dataclass(frozen=True)
+class ENDnSDEConfig:
+    """Architecture and the names/units the model is trained on.
+
+    Parameters
+    ----------
+    species : tuple of str
+        State variables, in order.
+    params : tuple of str
+        Extrinsic parameters ``theta`` fed to both networks (may be empty).
+    hidden : tuple of int
+        Hidden widths of the drift MLP (paper: (100, 100, 100) circadian, (200, 200) NF-kB).
+    diffusion_hidden : tuple of int, optional
+        Hidden widths of the diffusion MLP; defaults to ``hidden``.
+    activation : {"relu", "elu", "tanh", "silu", "softplus"}
+    noise : {"general", "diagonal"}
+    n_brownian : int
+        Brownian channels for general noise (ignored for diagonal noise).
+    noisy_species : tuple of str, optional
+        Species whose diffusion rows may be non-zero; default all.
+    positivity : {"abs", "softplus", "none"}
+        How diffusion entries are made non-negative.
+    time_input : bool
+        Feed time ``t`` to both networks (non-autonomous model).
+    time_units : str
+        Units of time the model was trained in.
+    species_units, param_units : tuple of str
+        Units of each species / parameter ("" if unknown).
+    """
+
+    species: tuple[str, ...]
+    params: tuple[str, ...] = ()
+    hidden: tuple[int, ...] = (100, 100)
+    diffusion_hidden: tuple[int, ...] | None = None
+    activation: str = "relu"
+    noise: str = "general"
+    n_brownian: int = 2
+    noisy_species: tuple[str, ...] | None = None
+    positivity: str = "abs"
+    time_input: bool = False
+    time_units: str = "dimensionless"
+    species_units: tuple[str, ...] = field(default=())
+    param_units: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        for name in ("species", "params", "hidden", "species_units", "param_units"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        if self.diffusion_hidden is not None:
+            object.__setattr__(self, "diffusion_hidden", tuple(self.diffusion_hidden))
+        if self.noisy_species is not None:
+            object.__setattr__(self, "noisy_species", tuple(self.noisy_species))
+        if not self.species:
+            raise ValueError("ENDnSDEConfig needs at least one species")
+        for label, names in (("species", self.species), ("params", self.params)):
+            if len(set(names)) != len(names):
+                raise ValueError(f"duplicated {label} names in {names}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(
+                f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
+            )
+        if self.noise not in ("general", "diagonal"):
+            raise ValueError(f"noise must be 'general' or 'diagonal', got {self.noise!r}")
+        if self.positivity not in POSITIVITY:
+            raise ValueError(f"positivity must be one of {POSITIVITY}, got {self.positivity!r}")
+        if self.noise == "general" and self.n_brownian < 1:
+            raise ValueError(f"n_brownian must be >= 1, got {self.n_brownian}")
+        if any(int(h) < 1 for h in (*self.hidden, *(self.diffusion_hidden or ()))):
+            raise ValueError("hidden widths must be >= 1")
+        unknown = sorted(set(self.noisy_species or ()) - set(self.species))
+        if unknown:
+            raise ValueError(f"noisy_species {unknown} are not among the species {self.species}")
+        for label, units, names in (
+            ("species_units", self.species_units, self.species),
+            ("param_units", self.param_units, self.params),
+        ):
+            if units and len(units) != len(names):
+                raise ValueError(f"{label} has {len(units)} entries for {len(names)} names")
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable form (lists instead of tuples)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ENDnSDEConfig:
+        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError``."""
+        known = set(cls.__dataclass_fields__)
+        extra = sorted(set(data) - known)
+        if extra:
+            raise ValueError(f"unknown ENDnSDE config keys {extra}")
+        return cls(**data)
+
+
+def mlp(sizes: list[int], activation: str) -> nn.Sequential:
+    """A fully connected network ``sizes[0] -> ... -> sizes[-1]`` with ``activation`` between."""
+    layers: list[nn.Module] = []
+    for i in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            layers.append(ACTIVATIONS[activation]())
+    return nn.Sequential(*layers)
+
+
+class ENDnSDE(nn.Module):
+    """Extrinsic-noise-driven neural SDE.
+
+    Parameters
+    ----------
+    config : ENDnSDEConfig
+        Architecture and names.
+
+    Notes
+    -----
+    Shapes: ``x`` (cell, species), ``theta`` (cell, param); :meth:`drift` returns
+    (cell, species); :meth:`diffusion` returns (cell, species, brownian) for general noise
+    and (cell, species) for diagonal noise.
+    """
+
+    def __init__(self, config: ENDnSDEConfig) -> None:
+        super().__init__()
+        self.config = config
+        d, p = len(config.species), len(config.params)
+        n_in = d + p + int(config.time_input)
+        self.drift_net = mlp([n_in, *config.hidden, d], config.activation)
+        out = d * (config.n_brownian if config.noise == "general" else 1)
+        self.diffusion_net = mlp(
+            [n_in, *(config.diffusion_hidden or config.hidden), out], config.activation
+        )
+        noisy = config.noisy_species or config.species
+        mask = torch.tensor([s in noisy for s in config.species], dtype=torch.get_default_dtype())
+        self.register_buffer("noise_mask", mask)  # (species,)
+        self.register_buffer("x_loc", torch.zeros(d))
+        self.register_buffer("x_scale", torch.ones(d))
+        self.register_buffer("theta_loc", torch.zeros(p))
+        self.register_buffer("theta_scale", torch.ones(p))
+
+    # SDEProtocol attributes
+    @property
+    def species(self) -> tuple[str, ...]:
+        return self.config.species
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return self.config.params
+
+    @property
+    def noise_type(self) -> str:
+        return self.config.noise
+
+    @property
+    def n_brownian(self) -> int:
+        return (
+            self.config.n_brownian if self.config.noise == "general" else len(self.config.species)
+        )
+
+    @property
+    def time_units(self) -> str:
+        return self.config.time_units
+
+    def set_standardization(
+        self,
+        *,
+        x_loc: torch.Tensor,
+        x_scale: torch.Tensor,
+        theta_loc: torch.Tensor,
+        theta_scale: torch.Tensor,
+    ) -> None:
+        """Set the fixed input standardisation (scales must be > 0)."""
+        for name, v in (("x_scale", x_scale), ("theta_scale", theta_scale)):
+            if not bool(torch.all(torch.as_tensor(v) > 0)):
+                raise ValueError(f"{name} must be > 0 everywhere")
+        with torch.no_grad():
+            self.x_loc.copy_(torch.as_tensor(x_loc))
+            self.x_scale.copy_(torch.as_tensor(x_scale))
+            self.theta_loc.copy_(torch.as_tensor(theta_loc))
+            self.theta_scale.copy_(torch.as_tensor(theta_scale))
+
+    def _inputs(
+        self, t: float | torch.Tensor, x: torch.Tensor, theta: torch.Tensor
+    ) -> torch.Tensor:
+        z = [(x - self.x_loc) / self.x_scale]
+        if self.config.params:
+            z.append((theta - self.theta_loc) / self.theta_scale)
+        if self.config.time_input:
+            z.append(torch.as_tensor(t, dtype=x.dtype, device=x.device).expand(x.shape[0], 1))
+        return torch.cat(z, -1)  # (cell, species + param [+ 1])
+
+    def drift(self, t: float | torch.Tensor, x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+        """Drift ``f(x, theta)``, shape (cell, species), in species units per time unit."""
+        return self.drift_net(self._inputs(t, x, theta)) * self.x_scale
+
+    def diffusion(
+        self, t: float | torch.Tensor, x: torch.Tensor, theta: torch.Tensor
+    ) -> torch.Tensor:
+        """Diffusion ``sigma(x, theta)``, (cell, species, brownian) or (cell, species)."""
+        g = self.diffusion_net(self._inputs(t, x, theta))
+        if self.config.positivity == "abs":
+            g = g.abs()
+        elif self.config.positivity == "softplus":
+            g = nn.functional.softplus(g)
+        scale = self.x_scale * self.noise_mask  # (species,)
+        if self.config.noise == "general":
+            return (
+                g.view(x.shape[0], len(self.config.species), self.config.n_brownian)
+                * scale[:, None]
+            )
+        return g * scale
+
+    def forward(
+        self, t: float, x: torch.Tensor, theta: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(drift, diffusion)`` at ``(t, x, theta)``."""
+        return self.drift(t, x, theta), self.diffusion(t, x, theta)
