@@ -8,7 +8,6 @@ import numpy as np
 
 from cellsde.datasets import import_report, open_dataset
 from cellsde.datasets import schema as S
-from cellsde.datasets.report import ATTR_IMPORT_REPORT
 
 _MAX_LABELS = 10
 _MAX_ATTR = 120
@@ -50,7 +49,7 @@ def summary_lines(ds, path: str) -> list[str]:
     lines.append(f"NaN fraction of x: {nan:.3f}")
     lines.append("attrs:")
     for key, value in ds.attrs.items():
-        if key == ATTR_IMPORT_REPORT:
+        if key == S.ATTR_IMPORT_REPORT:
             lines += ["  import report:"] + ["    " + ln for ln in import_report(ds).lines()]
             continue
         text = str(value)

@@ -29,7 +29,7 @@ from cellsde.datasets.csv_table import (
     read_text_table,
     require_columns,
 )
-from cellsde.datasets.report import ATTR_IMPORT_REPORT, ImportReport, import_report
+from cellsde.datasets.report import ImportReport, import_report
 from cellsde.datasets.timegrid import cluster_times
 from cellsde.errors import ImportFormatError
 
@@ -99,6 +99,12 @@ def import_csv(
         For an empty, binary or malformed file, a header without rows, a missing column
         (the available ones are listed), a non-numeric value (column and row named),
         conflicting duplicates (cell and time named), or no cells.
+
+    Notes
+    -----
+    Missing values are empty fields or ``NA``, ``NaN``, ``N/A``, ``null``, ``None`` (any
+    case). Rows without a time or a cell id are discarded and counted in the report;
+    missing species values are simply not observed (NaN).
     """
     if layout not in LAYOUTS:
         raise ImportFormatError(f"layout must be one of {LAYOUTS}, got {layout!r}")
@@ -160,7 +166,7 @@ def import_csv(
         "cell_coords": list(cell_coords),
     }
     ds.attrs[S.ATTR_CONFIG] = json.dumps(config, sort_keys=True)
-    ds.attrs[ATTR_IMPORT_REPORT] = json.dumps(asdict(report), sort_keys=True)
+    ds.attrs[S.ATTR_IMPORT_REPORT] = json.dumps(asdict(report), sort_keys=True)
     return ds
 
 

@@ -21,7 +21,7 @@ class LongRows:
     """Rows after layout handling: one observation of all species per row."""
 
     cell: np.ndarray  # (row,) str cell ids
-    time: np.ndarray  # (row,) float, finite
+    time: np.ndarray  # (row,) float, NaN where the file has no time
     values: np.ndarray  # (row, species) float, NaN = not observed
     rows: np.ndarray  # (row,) data row number in the file (1-based)
     meta: dict  # name -> (row,) str per-cell column values
@@ -29,6 +29,12 @@ class LongRows:
 
 
 def long_rows(table, path, cell, rows, cell_col, time_col, species, meta_cols):
+    """Long layout: each file row is one observation.
+
+    Parameters are the str ``table``, its ``path`` (for messages), the stripped ``cell`` ids
+    (row,), the 1-based data ``rows`` (row,), column names, and ``species`` (None = every
+    column not named otherwise). Returns ``(LongRows, no_time)``, ``no_time`` (row,) bool.
+    """
     require_columns(table, [time_col], path)
     if species is None:
         used = {cell_col, time_col, *meta_cols}
@@ -45,6 +51,11 @@ def long_rows(table, path, cell, rows, cell_col, time_col, species, meta_cols):
 
 
 def wide_rows(table, path, cell, rows, cell_col, species, meta_cols, no_cell):
+    """Wide layout: each file row is one cell, each time header one observation.
+
+    Rows whose cell id is missing (``no_cell``, (row,) bool) are left out; the rest are
+    melted to (cell, time) rows. Returns ``(LongRows, keep)`` with ``keep`` all True.
+    """
     time_cols, times = [], []
     for col in table.columns:
         if col == cell_col or col in meta_cols:

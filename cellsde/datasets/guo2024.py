@@ -81,7 +81,7 @@ def read_guo2024(path: str | Path, *, source: str = "exp") -> xr.Dataset:
     doses = [str(v) for v in np.atleast_1d(data.info_dose_str)]
     orders = list(np.atleast_1d(data.order)) if n_cond > 1 else [data.order]
     sources = ["exp", "pred"] if source == "both" else [source]
-    blocks, coords = [], {k: [] for k in ("group", "ligand", "dose", "dose_units", "source")}
+    blocks, coords = [], {k: [] for k in (S.GROUP, S.LIGAND, S.DOSE, S.DOSE_UNITS, S.SOURCE)}
     coords.update(cell_index=[], order=[])
     for src in sources:
         per_cond = getattr(data, src)
@@ -94,17 +94,17 @@ def read_guo2024(path: str | Path, *, source: str = "exp") -> xr.Dataset:
             dose, unit = _parse_dose(ligands[k], doses[k])
             n = block.shape[0]
             blocks.append(block)
-            coords["group"] += [k] * n
-            coords["ligand"] += [ligands[k]] * n
-            coords["dose"] += [dose] * n
-            coords["dose_units"] += [unit] * n
-            coords["source"] += [src] * n
+            coords[S.GROUP] += [k] * n
+            coords[S.LIGAND] += [ligands[k]] * n
+            coords[S.DOSE] += [dose] * n
+            coords[S.DOSE_UNITS] += [unit] * n
+            coords[S.SOURCE] += [src] * n
             coords["cell_index"] += list(range(n))
             coords["order"] += list(np.asarray(orders[k], dtype=np.int64).reshape(-1)[:n])
     x = np.concatenate(blocks, axis=0)[:, :, None]  # (cell, time, species=1)
     times = _FRAME_MIN * np.arange(x.shape[1])  # minutes
     config = {"reader": "read_guo2024", "path": str(path), "source": source}
-    group = np.asarray(coords.pop("group"), dtype=np.int64)
+    group = np.asarray(coords.pop(S.GROUP), dtype=np.int64)
     ds = from_arrays(
         x,
         times=times,

@@ -7,11 +7,10 @@ from dataclasses import dataclass
 
 import xarray as xr
 
+from cellsde.datasets.schema import ATTR_IMPORT_REPORT
 from cellsde.errors import SchemaError
 
 __all__ = ["ATTR_IMPORT_REPORT", "ImportReport", "import_report"]
-
-ATTR_IMPORT_REPORT = "import_report"
 
 
 @dataclass(frozen=True)

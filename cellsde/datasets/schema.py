@@ -34,3 +34,10 @@ ATTR_UNITS = "units"
 
 METHODS = ("ssa", "tau", "cle", "ode", "sde", "lattice-ssa", "measured", "endnsde")
 TIME_UNITS = ("h", "min", "s", "d", "dimensionless")
+ATTR_IMPORT_REPORT = "import_report"  # JSON record of a lab import (rows read, merged, discarded)
+
+# Optional per-cell coordinates (dim cell) used by the readers of lab and public data
+LIGAND = "ligand"  # stimulus name, str
+DOSE = "dose"  # stimulus dose, float, in the units of DOSE_UNITS
+DOSE_UNITS = "dose_units"  # str, e.g. "ng/mL"
+SOURCE = "source"  # "exp" (measured) or "pred" (model simulation) in mixed datasets
