@@ -71,9 +71,7 @@ def _check_x(ds: xr.Dataset) -> None:
             raise SchemaError(f"dataset has no dim {dim!r}; it has {_dims_text(ds.dims)}")
     if S.X not in ds.data_vars:
         names = _dims_text(ds.data_vars) if ds.data_vars else "no data variables"
-        raise SchemaError(
-            f"dataset has no variable {S.X!r} (cell, time, species); it has {names}"
-        )
+        raise SchemaError(f"dataset has no variable {S.X!r} (cell, time, species); it has {names}")
     x = ds[S.X]
     if x.dims != S.X_DIMS:
         fix = ""
@@ -138,7 +136,9 @@ def _check_names(ds: xr.Dataset, dim: str) -> None:
     seen: set[str] = set()
     for name in values.tolist():
         if name in seen:
-            raise SchemaError(f"coord {dim!r} has the duplicate name {name!r}; names must be unique")
+            raise SchemaError(
+                f"coord {dim!r} has the duplicate name {name!r}; names must be unique"
+            )
         if not name:
             raise SchemaError(f"coord {dim!r} has an empty name")
         seen.add(name)

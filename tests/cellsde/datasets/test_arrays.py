@@ -54,9 +54,7 @@ def test_theta_shape_and_names():
     with pytest.raises(SchemaError, match="params"):
         from_arrays(X, times=range(4), species=["A", "B"], theta=np.ones((3, 1)))
     with pytest.raises(SchemaError, match="params has 2 names"):
-        from_arrays(
-            X, times=range(4), species=["A", "B"], theta=np.ones((3, 1)), params=["a", "b"]
-        )
+        from_arrays(X, times=range(4), species=["A", "B"], theta=np.ones((3, 1)), params=["a", "b"])
     with pytest.raises(SchemaError, match="theta is not"):
         from_arrays(X, times=range(4), species=["A", "B"], params=["a"])
 
