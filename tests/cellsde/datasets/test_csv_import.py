@@ -201,10 +201,13 @@ def long_tables(draw):
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(table=long_tables())
-def test_property_non_nan_entries_equal_input_rows(tmp_path, table):
+@given(table=long_tables(), repeat=st.lists(st.integers(0, 24), max_size=3), seed=st.integers(0, 9))
+def test_property_non_nan_entries_equal_input_rows(tmp_path, table, repeat, seed):
+    """Rows in any order, some repeated exactly: every non-NaN entry is an input value."""
+    copies = table.iloc[[i % len(table) for i in repeat]]
+    shuffled = pd.concat([table, copies]).sample(frac=1.0, random_state=seed)
     path = tmp_path / "prop.csv"
-    table.to_csv(path, index=False)
+    shuffled.to_csv(path, index=False)
     ds = import_csv(path, cell_col="cell", time_col="t", time_tolerance=0)
     x = ds["x"]
     expected = sum(table[s].notna().sum() for s in ("A", "B"))
@@ -218,7 +221,8 @@ def test_property_non_nan_entries_equal_input_rows(tmp_path, table):
             else:
                 assert value == want
     rep = import_report(ds)
-    assert rep.rows_read == len(table) and rep.rows_merged == 0
+    assert rep.rows_read == len(shuffled)
+    assert rep.rows_merged == rep.exact_duplicate_rows == len(copies)
 
 
 def test_repeated_column_names(tmp_path):

@@ -89,3 +89,15 @@ def test_dose_strings():
         _parse_dose("IFN", "1ng")
     with pytest.raises(ImportFormatError, match="cannot read dose"):
         _parse_dose("TNF", "lots")
+
+
+@needs_mat
+@pytest.mark.parametrize("suffix", [".nc", ".zarr"])
+def test_round_trip_keeps_unicode_units_and_coords(tmp_path, suffix):
+    import xarray as xr
+
+    from cellsde.datasets import open_dataset, save_dataset
+
+    ds = read_guo2024(MAT, source="both")
+    save_dataset(ds, tmp_path / f"guo{suffix}")
+    xr.testing.assert_identical(open_dataset(tmp_path / f"guo{suffix}"), ds)

@@ -175,3 +175,15 @@ def test_variable_attrs_checked_too():
     ds["x"].attrs["units"] = {"a": 1}
     with pytest.raises(SchemaError, match=r"x\.attrs"):
         validate_dataset(ds)
+
+
+def test_check_attrs_storable_directly():
+    from cellsde.datasets.validate import check_attrs_storable
+
+    check_attrs_storable({"a": 1, "b": 2.5, "c": "x", "d": [1, 2], "e": np.array(["u", "v"])})
+    with pytest.raises(SchemaError, match=r"attrs\[1\]|key 1"):
+        check_attrs_storable({1: "x"})
+    with pytest.raises(SchemaError, match="of type object"):
+        check_attrs_storable({"o": object()})
+    with pytest.raises(SchemaError, match="dtype"):
+        check_attrs_storable({"mixed": [1, "a", None]})
