@@ -9,6 +9,7 @@ from models_bio.heterogeneity import Distribution, Grid, LogitNormal, LogNormal,
 from models_bio.kinetics import Kinetics
 from models_bio.network import Event, Parameter, Reaction, ReactionNetwork, Species
 from models_bio.registry import available, get
+from models_bio.sbml import read_sbml
 from models_bio.sde import SDEModel, SDEProtocol
 
 __all__ = [
@@ -31,5 +32,6 @@ __all__ = [
     "available",
     "damped_oscillator",
     "get",
+    "read_sbml",
     "vilar2002",
 ]

@@ -30,6 +30,14 @@ FUNCTIONS: dict[str, int | None] = {
     "cos": 1,
     "tan": 1,
     "tanh": 1,
+    "asin": 1,
+    "acos": 1,
+    "atan": 1,
+    "sinh": 1,
+    "cosh": 1,
+    "asinh": 1,
+    "acosh": 1,
+    "atanh": 1,
     "floor": 1,
     "ceil": 1,
     "pow": 2,
@@ -306,6 +314,9 @@ def _make_numpy() -> SimpleNamespace:
         where=lambda c, a, b: np.where(c, a, b), broadcast=broadcast, stack=stack,
         empty=lambda x: np.zeros((*x.shape[:-1], 0)),
     )  # fmt: skip
+    ns.asin, ns.acos, ns.atan = np.arcsin, np.arccos, np.arctan
+    ns.sinh, ns.cosh = np.sinh, np.cosh
+    ns.asinh, ns.acosh, ns.atanh = np.arcsinh, np.arccosh, np.arctanh
     ns.hill = _hill(np.power)
     ns.hill_rep = lambda x, n, k: 1.0 - ns.hill(x, n, k)
     ns.piecewise = _piecewise(ns.where)
@@ -353,6 +364,8 @@ def _make_torch() -> SimpleNamespace:
         where=where, broadcast=lambda v, t: v, stack=stack,
         empty=lambda x: x.new_zeros((*x.shape[:-1], 0)),
     )  # fmt: skip
+    for fname in ("asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh"):
+        setattr(ns, fname, tensor_fn(getattr(torch, fname)))
     ns.hill = _hill(ns.pow)
     ns.hill_rep = lambda x, n, k: 1.0 - ns.hill(x, n, k)
     ns.piecewise = _piecewise(where)
