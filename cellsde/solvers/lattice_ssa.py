@@ -157,8 +157,9 @@ def simulate_lattice(
         cum = np.cumsum(prop, axis=0)
         a0 = cum[-1]
         u = rng.random((3, active.size))
-        with np.errstate(divide="ignore"):
-            t_new = t[active] - np.log1p(-u[0]) / a0  # inf when a0 == 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            wait = np.where(a0 > 0, -np.log1p(-u[0]) / a0, np.inf)  # absorbed cells: never
+        t_new = t[active] + wait
         g_new = np.searchsorted(times, t_new, side="left")  # saved times before the event
         _record(rec, active, gi[active], g_new, cnt)
         if bar is not None:

@@ -66,6 +66,7 @@ class LatticeState:
         self.gend = np.zeros(c * Np, np.int32)
         self.ext = np.zeros(c * Np, np.int8)
         self.blk = {k: np.zeros((c, nb), np.int64) for k in ("bind", "n20", "ext", "n30")}
+        self.blk_flat = {k: v.reshape(-1) for k, v in self.blk.items()}  # views, (cells * nb,)
         self.count = {k: np.zeros(c, np.int64) for k in ("bind", "n20", "ext", "n30")}
         self.empty = np.full(c, periodic)  # periodic ring with no protein at all
         if not periodic:
@@ -103,7 +104,7 @@ class LatticeState:
         return b * bs + j, k_in - cw[ar, j] + w[ar, j]
 
     def _add(self, key, cells, site, delta):
-        self.blk[key][cells, site // self.bs] += delta
+        self.blk_flat[key][cells * self.nb + site // self.bs] += delta
         self.count[key][cells] += delta
 
     def _set_prev_ext(self, cells, base, gap_start, new_gap):

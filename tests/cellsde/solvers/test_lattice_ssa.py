@@ -74,6 +74,15 @@ def test_same_seed_same_output_and_periodic_invariants():
     _assert_valid_lattice(r1.final_modes, 300, True)
 
 
+def test_generator_seed_and_progress_bar():
+    m = rpa_dna(100)
+    kw = {"times": [0.5, 1.0], "n_cells": 3}
+    r1 = simulate_lattice(m, seed=np.random.default_rng(5), progress=True, **kw)
+    r2 = simulate_lattice(m, seed=np.random.default_rng(5), **kw)
+    np.testing.assert_array_equal(r1.x, r2.x)
+    assert r1.seed is None
+
+
 def test_heterogeneous_rates_per_cell():
     m = rpa_dna(200, k_minus1=1.0)
     k1 = np.array([0.0, 1.0, 1.0])
@@ -175,7 +184,7 @@ def test_rsa_jamming_and_early_curve():
 def test_equilibrium_free_ends_finite_lattice():
     """Free ends L = 600, a = b = 10: exact E[n20] = 20.77, E[n30] = 2.62 (c20 .6923, c30 .1310)."""
     exact = finite_lattice_equilibrium(600, 10.0, 10.0)
-    r = simulate_lattice(rpa_dna(600), times=np.arange(500.0, 3000.0, 1.0), n_cells=8, seed=21)
+    r = simulate_lattice(rpa_dna(600), times=np.arange(500.0, 3000.0, 1.0), n_cells=16, seed=21)
     np.testing.assert_allclose(r.x[..., 2].mean(), exact.c20, atol=0.01)
     np.testing.assert_allclose(r.x[..., 3].mean(), exact.c30, atol=0.01)
     np.testing.assert_allclose(r.x[..., 0].mean(), exact.n20, atol=0.3)
@@ -187,8 +196,8 @@ def test_equilibrium_periodic_tile_equation():
     """Periodic L = 600, a = b = 10: c20 0.6945, c30 0.1336 ± 0.01 (2500 t.u. after 500 burn-in)."""
     eq = equilibrium_coverage(10.0, 10.0)
     r = simulate_lattice(
-        rpa_dna(600, "periodic"), times=np.arange(500.0, 3000.0, 1.0), n_cells=8, seed=22
+        rpa_dna(600, "periodic"), times=np.arange(500.0, 3000.0, 1.0), n_cells=16, seed=22
     )
     per_cell = r.x[..., 2:].mean(axis=1)  # (cell, 3) time averages
     np.testing.assert_allclose(per_cell.mean(0), [eq.c20, eq.c30, eq.c_empty], atol=0.01)
-    assert np.abs(per_cell[:, 0] - eq.c20).max() < 0.03
+    assert np.abs(per_cell[:, 0] - eq.c20).max() < 0.04  # per-cell sd ≈ 0.008
