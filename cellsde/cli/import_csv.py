@@ -31,7 +31,9 @@ def register(subparsers) -> None:
     p.add_argument("--duplicates", default="error", choices=("error", "mean", "first"))
     p.add_argument("--group-col", help="column with each cell's condition (coord 'group')")
     p.add_argument("--cell-coords", nargs="+", default=(), help="further per-cell columns")
-    p.add_argument("--sep", default=",", help="field separator (default ',')")
+    p.add_argument(
+        "--sep", default=",", help="field separator (default ','; 'tab' or '\\t' for tabs)"
+    )
     p.add_argument("--out", required=True, help="output file (.nc, .h5 or .zarr)")
     p.set_defaults(func=run)
 
@@ -48,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         duplicates=args.duplicates,
         group_col=args.group_col,
         cell_coords=args.cell_coords,
-        sep=args.sep,
+        sep="\t" if args.sep in ("tab", "\\t") else args.sep,
     )
     path = save_dataset(ds, args.out)
     for line in import_report(ds).lines():

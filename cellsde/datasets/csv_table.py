@@ -56,7 +56,13 @@ def read_text_table(path: str | Path, *, sep: str = ",") -> pd.DataFrame:
             ) from None
     try:  # header=None: a row with more fields than the header is an error, not an index
         table = pd.read_csv(
-            path, sep=sep, header=None, dtype=str, keep_default_na=False, skipinitialspace=True
+            path,
+            sep=sep,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            skipinitialspace=True,
+            encoding="utf-8-sig",  # spreadsheet exports often start with a byte-order mark
         )
     except pd.errors.EmptyDataError:
         raise ImportFormatError(f"{str(path)!r} has no CSV header row") from None
@@ -80,9 +86,14 @@ def require_columns(table: pd.DataFrame, names: Sequence[str], path: str | Path)
     """Raise :class:`ImportFormatError` naming the first missing column and listing all."""
     for name in names:
         if name not in table.columns:
+            hint = ""
+            if len(table.columns) == 1:
+                for sep, label in ((";", "';'"), ("\t", "'\\t' (tab)")):
+                    if sep in table.columns[0]:
+                        hint = f"; the header looks {label}-separated: pass sep={label.split()[0]}"
             raise ImportFormatError(
                 f"{str(path)!r} has no column {name!r}; its columns are "
-                f"{', '.join(repr(c) for c in table.columns)}"
+                f"{', '.join(repr(c) for c in table.columns)}{hint}"
             )
 
 

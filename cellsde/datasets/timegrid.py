@@ -89,10 +89,8 @@ def cluster_times(
     frame = float(np.quantile(within, 0.1)) if within.size else float("nan")
     if tolerance is None:
         tol = frame / 4 if within.size else 0.0
-        how = "default: 1/4 of the frame interval"
     else:
         tol = float(tolerance)
-        how = "given"
         if not np.isfinite(tol) or tol < 0:
             raise ImportFormatError(f"time_tolerance must be a finite number >= 0, got {tolerance}")
     distinct = np.unique(times)  # sorted
@@ -117,9 +115,14 @@ def cluster_times(
                 "time_tolerance"
             )
     shift = float(np.max(np.abs(times - grid[index]))) if times.size else 0.0
-    rule = (
-        f"distinct observed times sorted; neighbours closer than {tol:g} ({how}, the 10th "
-        f"percentile of within-cell intervals, {frame:g}) merged; grid time = median of the "
-        "merged observation times"
-    )
+    if tol == 0:
+        why = "as given" if tolerance is not None else "no cell has two distinct times"
+        rule = f"exact observed times, none merged ({why})"
+    else:
+        source = "given" if tolerance is not None else "1/4 of the frame interval"
+        rule = (
+            f"distinct observed times sorted; neighbours closer than {tol:g} ({source}; frame "
+            f"interval = 10th percentile of within-cell intervals = {frame:g}) merged; grid "
+            "time = median of the merged observation times"
+        )
     return TimeGrid(grid, index, tol, frame, shift, rule)

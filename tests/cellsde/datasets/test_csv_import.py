@@ -259,3 +259,17 @@ def test_property_jittered_rows_land_on_their_frame(tmp_path, table):
         k = int(np.flatnonzero(grid_frames == frame)[0])
         assert ds["x"].sel(cell=row.cell, species="A").values[k] == row.A
     assert int(ds["x"].notnull().sum()) == len(table)
+
+
+def test_byte_order_mark_and_other_separators(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("id,t,A\r\nc1,0,1\r\nc1,1,2\r\n".encode("utf-8-sig"))
+    ds = import_csv(path, cell_col="id", time_col="t")
+    assert ds["x"].values[0, :, 0].tolist() == [1.0, 2.0]
+    semi = write(tmp_path, "id;t;A\nc1;0;1\n", name="semi.csv")
+    with pytest.raises(ImportFormatError, match="';'-separated: pass sep=';'"):
+        import_csv(semi, cell_col="id", time_col="t")
+    assert import_csv(semi, cell_col="id", time_col="t", sep=";").sizes["cell"] == 1
+    tab = write(tmp_path, "id\tt\tA\nc1\t0\t1\n", name="tab.csv")
+    with pytest.raises(ImportFormatError, match="tab"):
+        import_csv(tab, cell_col="id", time_col="t")
