@@ -234,8 +234,7 @@ def _per_cell(values: np.ndarray, codes, labels, name: str, *, numeric: bool) ->
     Returns int64 when every value is an integer, float64 when all are numbers and
     ``numeric``, else the str values.
     """
-    first = np.full(len(labels), -1)
-    first[codes[::-1]] = np.arange(len(codes))[::-1]
+    _, first = np.unique(codes, return_index=True)  # first row of each cell, by code
     per_cell = values[first]  # (cell,)
     clash = np.flatnonzero(values != per_cell[codes])
     if clash.size:
@@ -244,11 +243,12 @@ def _per_cell(values: np.ndarray, codes, labels, name: str, *, numeric: bool) ->
             f"column {name!r} must be constant per cell, but cell {str(labels[codes[i]])!r} has "
             f"{str(per_cell[codes[i]])!r} and {str(values[i])!r}"
         )
-    if all(v.lstrip("+-").isdigit() for v in per_cell):
-        return per_cell.astype(np.int64)
-    if numeric:
-        try:
-            return per_cell.astype(np.float64)
-        except ValueError:
-            pass
+    try:
+        if all(v.lstrip("+-").isdigit() for v in per_cell):
+            return per_cell.astype(np.int64)
+        if numeric:
+            missing = np.isin(np.char.lower(per_cell), list(MISSING_TOKENS))
+            return np.where(missing, "nan", per_cell).astype(np.float64)
+    except (ValueError, OverflowError):
+        pass
     return per_cell

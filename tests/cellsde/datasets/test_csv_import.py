@@ -273,3 +273,14 @@ def test_byte_order_mark_and_other_separators(tmp_path):
     tab = write(tmp_path, "id\tt\tA\nc1\t0\t1\n", name="tab.csv")
     with pytest.raises(ImportFormatError, match="tab"):
         import_csv(tab, cell_col="id", time_col="t")
+
+
+def test_cell_coords_types(tmp_path):
+    text = "id,t,A,dose,plate,g\nc1,0,1,0.5,P1,7\nc2,0,2,,P2,7\nc3,0,3,2,P1,8\n"
+    ds = import_csv(
+        write(tmp_path, text), cell_col="id", time_col="t", species=["A"],
+        cell_coords=["dose", "plate"], group_col="g",
+    )  # fmt: skip
+    np.testing.assert_array_equal(ds["dose"].values, [0.5, np.nan, 2.0])
+    assert ds["plate"].values.tolist() == ["P1", "P2", "P1"]
+    assert ds["group"].values.tolist() == [7, 7, 8] and ds["group"].dtype == np.int64
