@@ -78,6 +78,8 @@ def save_dataset(ds: xr.Dataset, path: str | os.PathLike) -> Path:
             if path.is_dir():
                 raise IsADirectoryError(f"{str(path)!r} is a directory; cannot write a file there")
             ds.to_netcdf(tmp, engine="h5netcdf")
+            with open(tmp, "rb") as fh:  # data on disk before the name points at them
+                os.fsync(fh.fileno())
             os.replace(tmp, path)
         else:
             if path.exists() and not _is_zarr_store(path):
