@@ -63,6 +63,10 @@ def safe_load(
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
     if path.stat().st_size == 0:
         raise CheckpointError(f"checkpoint {str(path)!r} is empty")
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(
+            f"{str(path)!r} is not a readable torch checkpoint (not a zip archive as torch.save writes)"
+        )
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:

@@ -142,6 +142,9 @@ class ENDnSDE(nn.Module):
     ----------
     config : ENDnSDEConfig
         Architecture and names.
+    seed : int, optional
+        Seed of the weight initialisation (the global torch RNG is left untouched); without
+        it, torch's global RNG initialises the weights.
 
     Notes
     -----
@@ -150,9 +153,17 @@ class ENDnSDE(nn.Module):
     and (cell, species) for diagonal noise.
     """
 
-    def __init__(self, config: ENDnSDEConfig) -> None:
+    def __init__(self, config: ENDnSDEConfig, *, seed: int | None = None) -> None:
         super().__init__()
         self.config = config
+        if seed is None:
+            self._build(config)
+        else:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                self._build(config)
+
+    def _build(self, config: ENDnSDEConfig) -> None:
         d, p = len(config.species), len(config.params)
         n_in = d + p + int(config.time_input)
         self.drift_net = mlp([n_in, *config.hidden, d], config.activation)
