@@ -13,7 +13,7 @@ from cellsde.datasets import save_dataset
 from cellsde.nn.checkpoint import load_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "nn"))
-from helpers_nn import damped_dataset  # noqa: E402
+from helpers_nn import damped_dataset
 
 CONFIG = """
 [model]
@@ -63,7 +63,7 @@ def test_fit_cli_writes_model_and_history(files, tmp_path, capsys):
 
 
 def test_fit_cli_bad_input_is_one_line(files, tmp_path, capsys):
-    data, cfg = files
+    data, _ = files
     assert main(["fit", str(data), "--out", str(tmp_path / "m.pt"), "--valid-groups", "99"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("cellsde: error:") and err.count("\n") == 1

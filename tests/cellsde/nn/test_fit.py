@@ -1,13 +1,12 @@
 import numpy as np
 import pytest
 import torch
+from helpers_nn import damped_dataset
 
 from cellsde.errors import CellsdeError, CheckpointError, ModelMismatchError, SchemaError
 from cellsde.fit import fit
 from cellsde.fit_config import FitConfig, preset
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
-
-from helpers_nn import damped_dataset
 
 
 def small_model(seed=0):
