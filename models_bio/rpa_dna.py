@@ -20,14 +20,14 @@ finite lattice is ``π ∝ a**n20 * b**n30`` with ``a = k1/k_minus1`` and ``b = 
 :func:`equilibrium_coverage`, :func:`finite_lattice_equilibrium` and :func:`rsa_coverage` give
 exact values used as oracles.
 
-This module holds definitions only (numpy, no cellsde); the simulator is
+This module holds definitions only (numpy and models_bio, no cellsde); the simulator is
 ``cellsde.solvers.lattice_ssa``.
 
 References
 ----------
-.. [1] Zhang, Li, Guo, …, Hoffmann, Chou, Xia, "Extrinsic-noise-driven neural SDEs
-   (END-nSDE)", arXiv 2503.09007 / PLOS Comput Biol (2025), Fig 2 caption (the model).
-.. [2] Ding, J. et al., "Dynamics of RPA–ssDNA binding modes", Nat Commun 14, 3864 (2023).
+.. [1] Zhang, Li, Guo, …, Hoffmann, Chou, Xia, END-nSDE (extrinsic-noise-driven neural SDEs),
+   arXiv 2503.09007; PLOS Comput Biol (2025). Fig 2 caption defines this lattice model.
+.. [2] Ding, J. et al., Nat Commun 14, 3864 (2023): the RPA 20-nt/30-nt binding-mode biology.
 .. [3] Evans, J. W., "Random and cooperative sequential adsorption", Rev Mod Phys 65, 1281
    (1993) (the RSA integral used by :func:`rsa_coverage`).
 """
@@ -41,6 +41,8 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 import numpy as np
+
+from models_bio.heterogeneity import Distribution
 
 FOOTPRINT_20 = 20
 FOOTPRINT_30 = 30
@@ -57,10 +59,11 @@ _UNITS = {
 
 
 @dataclass(frozen=True)
-class LogUniformFactor:
-    """Per-cell multiplicative factor ``exp(U(log lo, log hi))`` applied to a nominal value.
+class LogUniformFactor(Distribution):
+    """Per-cell multiplicative factor ``exp(U(log lo, log hi))`` applied to the nominal value.
 
-    A local declarative stand-in for the shared ``models_bio.heterogeneity`` classes.
+    Relative counterpart of :class:`models_bio.heterogeneity.LogUniform` (which takes absolute
+    bounds); it follows the same :class:`~models_bio.heterogeneity.Distribution` protocol.
 
     Parameters
     ----------
@@ -77,9 +80,13 @@ class LogUniformFactor:
                 f"LogUniformFactor needs 0 < lo <= hi < inf; got ({self.lo}, {self.hi})"
             )
 
-    def sample(self, nominal: float, n: int, rng: np.random.Generator) -> np.ndarray:
-        """Draw ``n`` per-cell values ``nominal * factor``; returns shape (n,)."""
+    def sample(self, rng: np.random.Generator, n: int, nominal: float) -> np.ndarray:
+        """Draw ``n`` per-cell values ``nominal * factor``; shape (n,)."""
         return nominal * np.exp(rng.uniform(math.log(self.lo), math.log(self.hi), size=n))
+
+    def bounds(self, nominal: float) -> tuple[float, float]:
+        """Support ``(nominal * lo, nominal * hi)`` for nominal >= 0."""
+        return (nominal * self.lo, nominal * self.hi)
 
 
 @dataclass(frozen=True)
@@ -96,15 +103,16 @@ class LatticeModel:
         Free ends (default) or a ring.
     observed : tuple of str
         The observables a dataset reports by default; a subset of :attr:`observables`.
-    heterogeneity : Mapping[str, LogUniformFactor]
-        Declared per-cell extrinsic variation, parameter name -> distribution of the factor.
+    heterogeneity : Mapping[str, Distribution]
+        Declared per-cell extrinsic variation, parameter name -> distribution (any
+        ``models_bio.heterogeneity`` class; default a relative :class:`LogUniformFactor`).
     """
 
     length: int = 1000
     nominal: Mapping[str, float] = field(default_factory=lambda: MappingProxyType(dict(_NOMINAL)))
     boundary: str = "free"
     observed: tuple[str, ...] = ("c20", "c30")
-    heterogeneity: Mapping[str, LogUniformFactor] = field(
+    heterogeneity: Mapping[str, Distribution] = field(
         default_factory=lambda: MappingProxyType({"k_minus2": LogUniformFactor(0.3, 3.0)})
     )
     name: str = "rpa_dna"
@@ -133,6 +141,11 @@ class LatticeModel:
         unknown = set(self.heterogeneity) - set(PARAMETER_NAMES)
         if unknown:
             raise ValueError(f"heterogeneity names unknown parameters {sorted(unknown)}")
+        for k, d in self.heterogeneity.items():
+            if not isinstance(d, Distribution):
+                raise TypeError(
+                    f"heterogeneity[{k!r}] must be a models_bio Distribution; got {d!r}"
+                )
         bad = [o for o in self.observed if o not in OBSERVABLES]
         if bad or not self.observed:
             raise ValueError(
@@ -144,6 +157,10 @@ class LatticeModel:
         object.__setattr__(self, "heterogeneity", MappingProxyType(dict(self.heterogeneity)))
         object.__setattr__(self, "length", int(self.length))
         object.__setattr__(self, "observed", tuple(self.observed))
+
+    def __hash__(self) -> int:
+        items = (tuple(self.nominal.items()), tuple(self.heterogeneity.items()))
+        return hash((self.name, self.length, self.boundary, self.observed, *items))
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
@@ -175,7 +192,7 @@ def rpa_dna(
     boundary: str = "free",
     *,
     observed: tuple[str, ...] = ("c20", "c30"),
-    heterogeneity: Mapping[str, LogUniformFactor] | None = None,
+    heterogeneity: Mapping[str, Distribution] | None = None,
     **rates: float,
 ) -> LatticeModel:
     """Build the RPA–ssDNA :class:`LatticeModel`; unnamed rates take the nominal defaults.
@@ -187,7 +204,7 @@ def rpa_dna(
     boundary : {"free", "periodic"}
     observed : tuple of str
         Default observables, from ``("n20", "n30", "c20", "c30", "c_empty")``.
-    heterogeneity : Mapping[str, LogUniformFactor], optional
+    heterogeneity : Mapping[str, Distribution], optional
         Defaults to ``{"k_minus2": LogUniformFactor(0.3, 3.0)}`` (the authors' one-dimensional ω).
     **rates : float
         Any of ``k1=1, k_minus1=0.1, k2=1, k_minus2=1`` (units 1/time, time unit 1/k1).

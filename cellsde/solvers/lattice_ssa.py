@@ -6,7 +6,9 @@ of them with a few vectorised numpy calls; cells whose next event falls past the
 time drop out. Lattice bookkeeping (free gaps kept incrementally, per-cell block sums for the
 uniform choice among allowed starts or proteins, O(sqrt(L)) per event) lives in
 :mod:`cellsde.solvers.lattice_state`. Memory is O(cells × L) for the lattices plus
-O(cells × saved times) for the output; events are never stored.
+O(cells × saved times) for the output; events are never stored. Throughput: about 0.3–0.5
+million events per CPU second for 1000 cells on a 5000-nt lattice (``benchmarks/rpa_lattice.py``;
+~25x a scalar per-cell Python SSA at that size, and the gap widens with L).
 
 Event classes and propensities per cell (rates may differ per cell):
 
@@ -127,6 +129,17 @@ def simulate_lattice(
     -------
     LatticeResult
         ``x`` of shape (cell, time, 5) plus per-cell event counts and final lattices.
+
+    Examples
+    --------
+    >>> from models_bio.rpa_dna import rpa_dna
+    >>> model = rpa_dna(1000)
+    >>> rng = np.random.default_rng(0)
+    >>> km2 = model.heterogeneity["k_minus2"].sample(rng, 50, model.nominal["k_minus2"])
+    >>> res = simulate_lattice(model, times=np.linspace(0, 2, 361), n_cells=50, seed=1,
+    ...                        rates={"k_minus2": km2})
+    >>> res.x.shape
+    (50, 361, 5)
     """
     if not isinstance(model, LatticeModel):
         raise TypeError(f"model must be a models_bio LatticeModel; got {type(model).__name__}")

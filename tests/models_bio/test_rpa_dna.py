@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import models_bio.rpa_dna as rpa_mod
+from models_bio.heterogeneity import Distribution, LogNormal
 from models_bio.rpa_dna import (
     LatticeModel,
     LogUniformFactor,
@@ -37,11 +38,14 @@ def test_defaults_and_parameters():
     assert m2.nominal["k_minus2"] == 2.0 and m2.boundary == "periodic"
     with pytest.raises(TypeError):
         m2.nominal["k1"] = 3.0  # read-only mapping
+    assert m2 == rpa_dna(600, "periodic", k_minus2=2.0) and m2 != m
+    assert len({m, m2, rpa_dna()}) == 2  # hashable, equal models hash equal
 
 
 def test_loguniform_factor_sampling():
     f = LogUniformFactor(0.3, 3.0)
-    v = f.sample(2.0, 20000, np.random.default_rng(0))
+    v = f.sample(np.random.default_rng(0), 20000, 2.0)
+    assert isinstance(f, Distribution) and f.bounds(2.0) == (0.6, 6.0)
     assert v.shape == (20000,) and v.min() >= 0.6 and v.max() <= 6.0
     np.testing.assert_allclose(
         np.log(v / 2.0).mean(), 0.5 * (math.log(0.3) + math.log(3.0)), atol=0.02
@@ -68,9 +72,13 @@ def test_bad_inputs(kwargs, match):
     assert "\n" not in str(info.value)
 
 
-def test_length_must_be_int():
+def test_type_errors_and_shared_distributions():
     with pytest.raises(TypeError):
         rpa_dna(600.5)
+    with pytest.raises(TypeError, match="Distribution"):
+        rpa_dna(600, heterogeneity={"k1": ("loguniform", 0.3, 3.0)})
+    m = rpa_dna(600, heterogeneity={"k1": LogNormal(cv=0.2), "k2": LogUniformFactor(0.5, 2)})
+    assert set(m.heterogeneity) == {"k1", "k2"}
 
 
 def test_models_bio_never_imports_cellsde():
