@@ -24,6 +24,7 @@ from cellsde.datasets.schema import SPECIES, X
 from cellsde.errors import CellsdeError
 from cellsde.fit_config import FitConfig
 from cellsde.fit_state import TrainingState, load_state, save_state
+from cellsde.nn.base import PopulationModel
 from cellsde.nn.endnsde import ENDnSDE
 from cellsde.nn.objective import per_time_w2, tw2_loss
 from cellsde.nn.training_data import GroupedData, group_tensors
@@ -37,7 +38,7 @@ class FitResult:
 
     Attributes
     ----------
-    model : ENDnSDE
+    model : PopulationModel
         The fitted model (best validation weights when validation data and ``restore_best``).
     history : xarray.Dataset
         Per-epoch ``train_loss``, ``valid_loss`` (NaN when not validated), ``grad_norm``,
@@ -48,7 +49,7 @@ class FitResult:
         The options used.
     """
 
-    model: ENDnSDE
+    model: PopulationModel
     history: xr.Dataset
     best_epoch: int
     config: FitConfig
@@ -73,15 +74,15 @@ def _standardize(model: ENDnSDE, train: xr.Dataset) -> None:
     )  # fmt: skip
 
 
-def _prepare(model: ENDnSDE, ds: xr.Dataset, config: FitConfig) -> GroupedData:
-    observed = config.observed or model.config.species
-    unknown = sorted(set(observed) - set(model.config.species))
+def _prepare(model: PopulationModel, ds: xr.Dataset, config: FitConfig) -> GroupedData:
+    observed = config.observed or model.species
+    unknown = sorted(set(observed) - set(model.species))
     if unknown:
         raise CellsdeError(
-            f"observed species {unknown} are not species of the model {model.config.species}"
+            f"observed species {unknown} are not species of the model {model.species}"
         )
     return group_tensors(
-        ds, species=model.config.species, params=model.config.params, observed=tuple(observed)
+        ds, species=model.species, params=model.param_names, observed=tuple(observed)
     )
 
 
@@ -96,7 +97,7 @@ def _history(state: TrainingState) -> xr.Dataset:
 
 
 def fit(
-    model: ENDnSDE,
+    model: PopulationModel,
     train: xr.Dataset,
     *,
     valid: xr.Dataset | None = None,
@@ -106,8 +107,8 @@ def fit(
 
     Parameters
     ----------
-    model : ENDnSDE
-        The network to train (modified in place and returned in the result).
+    model : PopulationModel
+        The network to train (an :class:`~cellsde.nn.endnsde.ENDnSDE` or a baseline) (modified in place and returned in the result).
     train : xarray.Dataset
         cellsde schema: ``x`` (cell, time, species) with every model species at the first
         time (initial states), ``theta`` (cell, param) constant within each ``group``.
@@ -121,14 +122,14 @@ def fit(
     FitResult
     """
     config = config or FitConfig()
-    if not isinstance(model, ENDnSDE):
-        raise TypeError(f"fit expects an ENDnSDE model, got {type(model).__name__}")
+    if not isinstance(model, PopulationModel):
+        raise TypeError(f"fit expects an ENDnSDE or a baseline model, got {type(model).__name__}")
     if config.device.startswith("cuda") and not torch.cuda.is_available():
         raise CellsdeError(
             f"device {config.device!r} requested but CUDA is not available; use device='cpu'"
         )
     device = torch.device(config.device)
-    if config.standardize and not config.resume:
+    if config.standardize and not config.resume and isinstance(model, ENDnSDE):
         _standardize(model, train)
     model.to(device)
     data = _prepare(model, train, config).to(device)
@@ -193,7 +194,9 @@ def fit(
     )
 
 
-def validation_loss(model: ENDnSDE, data: GroupedData, *, n_paths: int, config: FitConfig) -> float:
+def validation_loss(
+    model: PopulationModel, data: GroupedData, *, n_paths: int, config: FitConfig
+) -> float:
     """tW2 on held-out groups with a fixed Brownian stream (common random numbers across epochs)."""
     gen = torch.Generator(device=data.obs.device).manual_seed(config.seed + 1_000_003)
     with torch.no_grad():

@@ -23,6 +23,9 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
+from cellsde.nn.base import PopulationModel
+from cellsde.nn.rollout import rollout
+
 ACTIVATIONS = {
     "relu": nn.ReLU,
     "elu": nn.ELU,
@@ -135,7 +138,7 @@ def mlp(sizes: list[int], activation: str) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-class ENDnSDE(nn.Module):
+class ENDnSDE(PopulationModel):
     """Extrinsic-noise-driven neural SDE.
 
     Parameters
@@ -178,15 +181,6 @@ class ENDnSDE(nn.Module):
         self.register_buffer("x_scale", torch.ones(d))
         self.register_buffer("theta_loc", torch.zeros(p))
         self.register_buffer("theta_scale", torch.ones(p))
-
-    # SDEProtocol attributes
-    @property
-    def species(self) -> tuple[str, ...]:
-        return self.config.species
-
-    @property
-    def param_names(self) -> tuple[str, ...]:
-        return self.config.params
 
     @property
     def noise_type(self) -> str:
@@ -250,6 +244,19 @@ class ENDnSDE(nn.Module):
                 * scale[:, None]
             )
         return g * scale
+
+    def sample_paths(
+        self,
+        x0: torch.Tensor,
+        theta: torch.Tensor,
+        times: torch.Tensor,
+        *,
+        dt: float,
+        generator: torch.Generator,
+        checkpoint: bool = False,
+    ) -> torch.Tensor:
+        """Euler–Maruyama paths, (path, time, species); see :func:`cellsde.nn.rollout.rollout`."""
+        return rollout(self, x0, theta, times, dt=dt, generator=generator, checkpoint=checkpoint)
 
     def forward(
         self, t: float, x: torch.Tensor, theta: torch.Tensor

@@ -5,9 +5,8 @@ from __future__ import annotations
 import torch
 
 from cellsde.losses import w2_squared
-from cellsde.nn.rollout import rollout
+from cellsde.nn.base import PopulationModel
 from cellsde.nn.training_data import GroupedData
-from models_bio.sde import SDEProtocol
 
 
 def initial_states(data: GroupedData, n_paths: int) -> torch.Tensor:
@@ -24,7 +23,7 @@ def initial_states(data: GroupedData, n_paths: int) -> torch.Tensor:
 
 
 def per_time_w2(
-    model: SDEProtocol,
+    model: PopulationModel,
     data: GroupedData,
     *,
     n_paths: int,
@@ -44,7 +43,9 @@ def per_time_w2(
     g, t = data.obs.shape[0], data.times.shape[0]
     x0 = initial_states(data, n_paths)  # (group*path, species)
     theta = data.theta.repeat_interleave(n_paths, 0)  # (group*path, param)
-    paths = rollout(model, x0, theta, data.times, dt=dt, generator=generator, checkpoint=checkpoint)
+    paths = model.sample_paths(
+        x0, theta, data.times, dt=dt, generator=generator, checkpoint=checkpoint
+    )
     sim = (
         paths[..., data.observed_index].reshape(g, n_paths, t, -1).transpose(1, 2)
     )  # (group, time, path, obs)

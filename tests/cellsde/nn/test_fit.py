@@ -94,7 +94,7 @@ def test_bad_inputs_have_clear_errors():
         fit(small_model(), mixed, config=CFG)
     with pytest.raises(CellsdeError, match="observed species"):
         fit(small_model(), ds, config=CFG.replace(observed=("zz",)))
-    with pytest.raises(TypeError, match="ENDnSDE"):
+    with pytest.raises(TypeError, match="ENDnSDE or a baseline"):
         fit(torch.nn.Linear(2, 2), ds, config=CFG)
 
 
