@@ -133,6 +133,8 @@ def fit(
         _standardize(model, train)
     model.to(device)
     data = _prepare(model, train, config).to(device)
+    if isinstance(model, ENDnSDE) and model.config.params and not config.resume:
+        model.set_theta_range(data.theta.min(0).values, data.theta.max(0).values)
     vdata = _prepare(model, valid, config).to(device) if valid is not None else None
     n_paths = config.n_paths or int(data.mask.shape[1])
     params = [p for p in model.parameters() if p.requires_grad]

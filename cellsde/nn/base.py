@@ -27,6 +27,10 @@ class PopulationModel(nn.Module):
     def param_names(self) -> tuple[str, ...]:
         return tuple(self.config.params)  # type: ignore[attr-defined]
 
+    def theta_range(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Lowest and highest training value of each parameter, or None when unknown."""
+        return None
+
     def sample_paths(
         self,
         x0: torch.Tensor,

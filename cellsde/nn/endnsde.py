@@ -181,6 +181,10 @@ class ENDnSDE(PopulationModel):
         self.register_buffer("x_scale", torch.ones(d))
         self.register_buffer("theta_loc", torch.zeros(p))
         self.register_buffer("theta_scale", torch.ones(p))
+        # Range of theta seen in training (NaN until cellsde.fit sets it): inference flags
+        # estimates outside it instead of silently extrapolating.
+        self.register_buffer("theta_lo", torch.full((p,), float("nan")))
+        self.register_buffer("theta_hi", torch.full((p,), float("nan")))
 
     @property
     def noise_type(self) -> str:
@@ -213,6 +217,18 @@ class ENDnSDE(PopulationModel):
             self.x_scale.copy_(torch.as_tensor(x_scale))
             self.theta_loc.copy_(torch.as_tensor(theta_loc))
             self.theta_scale.copy_(torch.as_tensor(theta_scale))
+
+    def set_theta_range(self, lo: torch.Tensor, hi: torch.Tensor) -> None:
+        """Record the training range of theta, shape (param,) each."""
+        with torch.no_grad():
+            self.theta_lo.copy_(torch.as_tensor(lo))
+            self.theta_hi.copy_(torch.as_tensor(hi))
+
+    def theta_range(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """``(lo, hi)`` of theta in the training data, or None before fitting."""
+        if not self.config.params or bool(torch.isnan(self.theta_lo).any()):
+            return None
+        return self.theta_lo.clone(), self.theta_hi.clone()
 
     def _inputs(
         self, t: float | torch.Tensor, x: torch.Tensor, theta: torch.Tensor

@@ -119,3 +119,12 @@ def test_presets():
     assert preset("nfkb").observed == ("IkBaNFkBn", "NFkBn")
     with pytest.raises(KeyError, match="presets"):
         preset("nope")
+
+
+def test_fit_records_the_training_theta_range():
+    ds = damped_dataset(n_per_group=4, grid=(-0.5, 1.0))
+    model = small_model()
+    assert model.theta_range() is None
+    fit(model, ds, config=CFG.replace(epochs=1))
+    lo, hi = model.theta_range()
+    assert lo.tolist() == [-0.5, -0.5] and hi.tolist() == [1.0, 1.0]
