@@ -88,6 +88,7 @@ class DendriticLinear(nn.Module):
         self.sets = nn.ModuleList()
         self.candidate: DendriteSet | None = None
         self._records: list[tuple[Tensor, list[Tensor]]] = []
+        self._candidate_out: Tensor | None = None
         for _ in range(n_sets):
             self.add_set(generator=generator)
 
