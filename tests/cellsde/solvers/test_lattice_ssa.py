@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.linalg import expm
 
 from cellsde.solvers.lattice_ssa import LatticeResult, simulate_lattice
 from cellsde.solvers.lattice_state import LatticeState
@@ -178,6 +179,59 @@ def test_rsa_jamming_and_early_curve():
         occ[s : s + 20] = True
     runs = np.diff(np.flatnonzero(np.diff(np.r_[True, occ, True].astype(int)) != 0))[::2]
     assert runs.max(initial=0) < 20
+
+
+def _exact_transient(L, k, times, periodic):
+    """E[n20](t), E[n30](t) from the full generator of the CTMC (all configurations reachable
+    from empty, enumerated by an independent occupancy-set implementation); shape (time, 2)."""
+    k1, km1, k2, km2 = k
+
+    def sites(s, f):
+        return {(s + i) % L for i in range(f)}
+
+    def moves(state):
+        occ = set().union(*(sites(s, f) for s, f in state)) if state else set()
+        starts = range(L) if periodic else range(L - 19)
+        for s in starts:
+            if not sites(s, 20) & occ:
+                yield state | {(s, 20)}, k1
+        for s, f in state:
+            rest = state - {(s, f)}
+            if f == 20:
+                yield rest, km1
+                if (periodic or s + 30 <= L) and not sites(s + 20, 10) & occ:
+                    yield rest | {(s, 30)}, k2
+            else:
+                yield rest | {(s, 20)}, km2
+
+    index, queue = {frozenset(): 0}, [frozenset()]
+    edges = []
+    while queue:
+        st = queue.pop()
+        for nxt, rate in moves(st):
+            if nxt not in index:
+                index[nxt] = len(index)
+                queue.append(nxt)
+            edges.append((index[st], index[nxt], rate))
+    q = np.zeros((len(index), len(index)))
+    for i, j, rate in edges:
+        q[i, j] += rate
+    q -= np.diag(q.sum(1))
+    counts = np.zeros((len(index), 2))
+    for st, i in index.items():
+        counts[i] = [sum(f == 20 for _, f in st), sum(f == 30 for _, f in st)]
+    return np.array([expm(q * t)[0] @ counts for t in times])
+
+
+@pytest.mark.parametrize(("L", "boundary"), [(50, "free"), (48, "periodic")])
+def test_transient_matches_exact_generator(L, boundary):
+    """Means of n20, n30 at several times equal the exact CTMC transient (within 4.5 se)."""
+    k, times = (1.0, 0.3, 0.7, 0.4), np.array([0.02, 0.1, 0.3, 1.0, 3.0])
+    exact = _exact_transient(L, k, times, boundary == "periodic")
+    m = rpa_dna(L, boundary, k1=k[0], k_minus1=k[1], k2=k[2], k_minus2=k[3])
+    x = simulate_lattice(m, times=times, n_cells=8000, seed=2).x[..., :2]  # (cell, time, 2)
+    se = x.std(0) / np.sqrt(x.shape[0]) + 1e-9
+    assert (np.abs(x.mean(0) - exact) < 4.5 * se).all(), (x.mean(0), exact)
 
 
 @pytest.mark.slow
