@@ -47,7 +47,7 @@ def per_time_w2(
         x0, theta, data.times, dt=dt, generator=generator, checkpoint=checkpoint
     )
     sim = (
-        paths[..., data.observed_index].reshape(g, n_paths, t, -1).transpose(1, 2)
+        (paths @ data.readout).reshape(g, n_paths, t, -1).transpose(1, 2)
     )  # (group, time, path, obs)
     obs = data.obs.transpose(1, 2)  # (group, time, cell, obs)
     mask = data.mask.transpose(1, 2)  # (group, time, cell)

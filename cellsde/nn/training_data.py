@@ -8,6 +8,7 @@ to the largest group and carry a mask, so one batched W2 call handles every grou
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,8 +39,9 @@ class GroupedData:
         Observation times.
     labels : tuple
         Group labels, in order.
-    observed_index : torch.Tensor of int, shape (observed,)
-        Positions of the observed coordinates in the model's species.
+    readout : torch.Tensor, shape (species, observed)
+        Linear map from the model's species to the observed coordinates (one-hot columns
+        for observed species; sums for observables such as total nuclear NF-kB).
     fingerprint : str
         Hash of the data, to check that a resumed fit sees the same data.
     """
@@ -51,7 +53,7 @@ class GroupedData:
     theta: torch.Tensor
     times: torch.Tensor
     labels: tuple
-    observed_index: torch.Tensor
+    readout: torch.Tensor
     fingerprint: str
 
     def to(self, device: str | torch.device) -> GroupedData:
@@ -59,7 +61,7 @@ class GroupedData:
         return GroupedData(
             self.obs.to(device), self.mask.to(device), self.x0.to(device), self.n0.to(device),
             self.theta.to(device), self.times.to(device), self.labels,
-            self.observed_index.to(device), self.fingerprint,
+            self.readout.to(device), self.fingerprint,
         )  # fmt: skip
 
 
@@ -69,6 +71,8 @@ def group_tensors(
     species: tuple[str, ...],
     params: tuple[str, ...],
     observed: tuple[str, ...],
+    observables: Mapping[str, Mapping[str, float]] | None = None,
+    initial_state: np.ndarray | None = None,
     dtype: torch.dtype = torch.float32,
 ) -> GroupedData:
     """Build :class:`GroupedData` from a cellsde Dataset.
@@ -83,7 +87,14 @@ def group_tensors(
     params : tuple of str
         The model's parameters; ``theta`` must hold them and be constant within each group.
     observed : tuple of str
-        Species compared by the loss.
+        Data species compared by the loss.
+    observables : mapping of str to mapping of str to float, optional
+        How an observed data species is formed from model species, e.g.
+        ``{"nfkb_nuclear": {"NFkBn": 1, "IkBaNFkBn": 1}}``; observed names not listed must be
+        model species.
+    initial_state : numpy.ndarray, shape (species,) or (n, species), optional
+        Initial states for every group instead of the data's first time point (for data
+        that do not measure every model species).
     """
     if X not in ds:
         raise SchemaError(f"dataset has no variable {X!r}; it has {sorted(ds.data_vars)}")
@@ -91,7 +102,9 @@ def group_tensors(
     if tuple(x.dims) != (CELL, TIME, SPECIES):
         raise SchemaError(f"x must have dims ({CELL}, {TIME}, {SPECIES}), got {x.dims}")
     have = [str(s) for s in x[SPECIES].values]
-    missing = [s for s in (*species, *observed) if s not in have]
+    observables = dict(observables or {})
+    need_x0 = () if initial_state is not None else species
+    missing = [s for s in (*need_x0, *observed) if s not in have]
     if missing:
         raise ModelMismatchError(
             f"the data lack species {sorted(set(missing))} that the model uses; data species: {have}"
@@ -110,7 +123,18 @@ def group_tensors(
             )
     labels_all = ds[GROUP].values if GROUP in ds.coords else np.zeros(ds.sizes[CELL], dtype=int)
     labels = tuple(dict.fromkeys(labels_all.tolist()))
-    sp_idx = [have.index(s) for s in species]
+    readout = np.zeros((len(species), len(observed)))
+    for j, name in enumerate(observed):
+        combo = observables.get(name, {name: 1.0})
+        unknown = sorted(set(combo) - set(species))
+        if unknown:
+            raise ModelMismatchError(
+                f"observed {name!r} needs model species {unknown}, which the model does not have; "
+                f"model species: {list(species)}"
+            )
+        for s_name, w in combo.items():
+            readout[species.index(s_name), j] = float(w)
+    sp_idx = [have.index(s) for s in species] if initial_state is None else []
     ob_idx = [have.index(s) for s in observed]
     values = np.asarray(x.values, dtype=float)  # (cell, time, species)
     theta_all = (
@@ -121,7 +145,7 @@ def group_tensors(
     n_t = values.shape[1]
     obs = np.zeros((len(labels), n_max, n_t, len(ob_idx)))
     mask = np.zeros((len(labels), n_max, n_t), dtype=bool)
-    x0 = np.zeros((len(labels), n_max, len(sp_idx)))
+    x0 = np.zeros((len(labels), n_max, len(species)))
     n0 = np.zeros(len(labels), dtype=np.int64)
     theta = np.zeros((len(labels), len(params)))
     for g, (label, idx) in enumerate(zip(labels, members)):
@@ -133,7 +157,15 @@ def group_tensors(
             )
         obs[g, : len(idx)] = np.where(ok[..., None], o, 0.0)
         mask[g, : len(idx)] = ok
-        start = values[idx, 0][:, sp_idx]  # (cell, species)
+        if initial_state is not None:
+            start = np.atleast_2d(np.asarray(initial_state, dtype=float))
+            if start.shape[-1] != len(species) or not np.isfinite(start).all():
+                raise ModelMismatchError(
+                    f"initial_state must be finite with {len(species)} species per row, got shape {start.shape}"
+                )
+            start = start[:n_max]
+        else:
+            start = values[idx, 0][:, sp_idx]  # (cell, species)
         good = np.isfinite(start).all(-1)
         if not good.any():
             raise SchemaError(
@@ -164,6 +196,6 @@ def group_tensors(
         theta=torch.as_tensor(theta, dtype=dtype),
         times=torch.tensor(times, dtype=dtype),
         labels=labels,
-        observed_index=torch.as_tensor([species.index(s) for s in observed]),
+        readout=torch.as_tensor(readout, dtype=dtype),
         fingerprint=digest.hexdigest(),
     )
