@@ -172,7 +172,8 @@ class DendriticLinear(nn.Module):
             out = out + s.v * h
         self._candidate_out = None
         if self.candidate is not None and torch.is_grad_enabled():
-            self._candidate_out = self._branch(self.candidate, xd, [h.detach() for h in hs])
+            # candidates never pass gradient to the network, whatever the mode
+            self._candidate_out = self._branch(self.candidate, x.detach(), [h.detach() for h in hs])
         return out
 
     def forward(self, x: Tensor) -> Tensor:
