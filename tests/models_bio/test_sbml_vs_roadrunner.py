@@ -25,7 +25,6 @@ if not DATA.is_dir():
     pytest.skip(f"shared data folder {DATA} not found", allow_module_level=True)
 
 VILAR = DATA / "vilar2002" / "BIOMD0000000035.xml"
-VILAR_TIMES = np.linspace(0.0, 50.0, 101)  # h
 
 # Hand-written Vilar parameter -> parameter names read from the SBML file. Local parameters
 # keep their id unless another reaction has a local parameter of the same id: deltaA is local
@@ -50,7 +49,7 @@ VILAR_NAMES = {
 
 # (folder/file, end time, number of output intervals) in each model's time units.
 FILES = [
-    ("vilar2002/BIOMD0000000035.xml", 50.0, 100),  # = VILAR_TIMES
+    ("vilar2002/BIOMD0000000035.xml", 50.0, 100),
     ("goldbeter1995/BIOMD0000000016.xml", 100.0, 100),
     ("leloup2003/BIOMD0000000073.xml", 100.0, 100),
     ("hoffmann2002/BIOMD0000000140.xml", 2600.0, 130),
@@ -111,16 +110,19 @@ def integrate(net: models_bio.ReactionNetwork, times: np.ndarray) -> np.ndarray:
         todo = times > t
         sol = solve_ivp(
             rhs, (t, times[-1]), y, method="LSODA", rtol=1e-10, atol=atol,
-            t_eval=times[todo], events=events or None,
+            t_eval=times[todo], events=events or None, dense_output=bool(events),
         )  # fmt: skip
         assert sol.success, sol.message
         out[np.flatnonzero(todo)[: sol.y.shape[1]]] = sol.y.T
         if sol.status != 1:
             break
         j = next(i for i, te in enumerate(sol.t_events) if len(te))
-        t, y = float(sol.t_events[j][0]), sol.y_events[j][0]
-        while not triggers(t, y)[j]:  # step onto the true side of the crossing
-            t = float(np.nextafter(t, np.inf))
+        t_ev, dt = float(sol.t_events[j][0]), 0.0
+        t, y = t_ev, sol.y_events[j][0]
+        while not triggers(t, y)[j]:  # step onto the true side of the located crossing
+            dt = max(2 * dt, 1e-15 * max(1.0, abs(t_ev)))
+            assert dt < 1e-6, f"event {net.events[j].name!r} not confirmed after {t_ev}"
+            t, y = t_ev + dt, sol.sol(t_ev + dt)
         y = fire(t, y, [j])
         out[np.isclose(times, t, rtol=1e-12, atol=0.0)] = y  # at the event time: post-event
     return out
@@ -137,8 +139,9 @@ def assert_close(ours: np.ndarray, ref: np.ndarray, names: tuple[str, ...], rtol
 
 
 @functools.cache
-def vilar_sbml_trajectory() -> np.ndarray:
-    return integrate(models_bio.read_sbml(VILAR), VILAR_TIMES)
+def trajectory(file: str, t_end: float, n: int) -> np.ndarray:
+    """Our event-aware LSODA trajectory of a shared SBML file, shape (time, species); cached."""
+    return integrate(models_bio.read_sbml(DATA / file), np.linspace(0.0, t_end, n + 1))
 
 
 def roadrunner_run(path: Path, names: tuple[str, ...], times: np.ndarray) -> np.ndarray:
@@ -194,8 +197,9 @@ def test_vilar_sbml_trajectory_equals_hand_written():
     net = models_bio.read_sbml(VILAR)
     hand = models_bio.vilar2002(heterogeneity="none")
     perm = [hand.species_names.index(s) for s in net.species_names]
-    ours = vilar_sbml_trajectory()
-    assert_close(ours, integrate(hand, VILAR_TIMES)[:, perm], net.species_names, 1e-6)
+    ours = trajectory(*FILES[0])
+    times = np.linspace(0.0, FILES[0][1], FILES[0][2] + 1)
+    assert_close(ours, integrate(hand, times)[:, perm], net.species_names, 1e-6)
 
 
 @pytest.mark.parametrize(("file", "t_end", "n"), FILES, ids=[f.split("/")[0] for f, _, _ in FILES])
@@ -203,7 +207,7 @@ def test_sbml_trajectory_matches_roadrunner(file: str, t_end: float, n: int):
     path = DATA / file
     net = models_bio.read_sbml(path)
     times = np.linspace(0.0, t_end, n + 1)
-    ours = vilar_sbml_trajectory() if path == VILAR else integrate(net, times)  # (time, species)
+    ours = trajectory(file, t_end, n)  # (time, species)
     ref = roadrunner_run(path, net.species_names, times)
     assert_close(ours, ref, net.species_names, 1e-5)
 
@@ -213,10 +217,60 @@ def test_hoffmann_event_fires_at_crossing():
     assert net.time_units == "min"
     (event,) = net.events
     assert dict(event.assignments)["IKK"] == "0.1"
-    times = np.array([0.0, 1999.9, 2000.0, 2010.0])
-    x = integrate(net, times)  # (time, species)
+    times = np.linspace(0.0, FILES[3][1], FILES[3][2] + 1)
+    assert times[100] == 2000.0
+    x = trajectory(*FILES[3])[99:102]  # (time, species) at 1980, 2000, 2020 min
     col = {n: x[:, net.species_names.index(n)] for n in ("IKK", "trigger_value")}
     col["flag"] = x[:, net.species_names.index("flag_for_after_trigger")]
-    assert col["IKK"][1] < 1e-9 and col["trigger_value"][1] == 0.0 and col["flag"][1] == 0.5
-    assert col["IKK"][2] == 0.1 and col["trigger_value"][2] == 1.0 and col["flag"][2] == 0.0
-    assert 0.0 < col["IKK"][3] < 0.1  # IKK binds the IkBs after the step
+    # one output step (20 min) before the event, at it (post-event), and one after
+    assert col["IKK"][0] < 1e-9 and col["trigger_value"][0] == 0.0 and col["flag"][0] == 0.5
+    assert col["IKK"][1] == 0.1 and col["trigger_value"][1] == 1.0 and col["flag"][1] == 0.0
+    assert 0.0 < col["IKK"][2] < 0.1  # IKK binds the IkBs after the step
+
+
+def _event_model(path: Path) -> Path:
+    """S -> P (k S); refill S when it drops below 0.5 (halving k), pulse S at t = 2.5."""
+    doc = libsbml.SBMLDocument(3, 1)
+    m = doc.createModel()
+    m.setId("events"), m.setTimeUnits("second")
+    c = m.createCompartment()
+    c.setId("c"), c.setSize(2.0), c.setConstant(True)
+    for sid, v in (("S", 3.0), ("P", 0.0)):
+        s = m.createSpecies()
+        s.setId(sid), s.setCompartment("c"), s.setInitialConcentration(v)
+        s.setHasOnlySubstanceUnits(False), s.setBoundaryCondition(False), s.setConstant(False)
+    k = m.createParameter()
+    k.setId("k"), k.setValue(1.0), k.setConstant(False)
+    r = m.createReaction()
+    r.setId("R"), r.setReversible(False), r.setFast(False)
+    for sid, add in (("S", r.createReactant), ("P", r.createProduct)):
+        ref = add()
+        ref.setSpecies(sid), ref.setStoichiometry(1.0), ref.setConstant(True)
+    r.createKineticLaw().setMath(libsbml.parseL3Formula("c * k * S"))
+    events = (
+        ("refill", "S < 0.5", {"S": "5", "k": "k / 2"}, True),
+        ("pulse", "time >= 2.5", {"S": "S + 10", "P": "S"}, True),  # P reads the old S
+        ("start", "time >= 0", {"P": "1"}, False),  # initialValue false: fires at t = 0
+    )
+    for eid, trigger, assignments, initial in events:
+        e = m.createEvent()
+        e.setId(eid), e.setUseValuesFromTriggerTime(True)
+        t = e.createTrigger()
+        t.setMath(libsbml.parseL3Formula(trigger)), t.setInitialValue(initial)
+        t.setPersistent(True)
+        for var, formula in assignments.items():
+            a = e.createEventAssignment()
+            a.setVariable(var), a.setMath(libsbml.parseL3Formula(formula))
+    path.write_text(libsbml.writeSBMLToString(doc))
+    return path
+
+
+def test_synthetic_time_and_state_events_match_roadrunner(tmp_path):
+    path = _event_model(tmp_path / "events.xml")
+    net = models_bio.read_sbml(path)
+    assert net.species_names == ("S", "P", "k")
+    times = np.linspace(0.0, 12.0, 49)
+    ours = integrate(net, times)
+    ref = roadrunner_run(path, net.species_names, times)
+    assert ours[0, 1] == 1.0 and ours[-1, 2] == 0.25  # started; refilled twice
+    assert_close(ours, ref, net.species_names, 1e-6)
