@@ -58,7 +58,7 @@ class LatticeResult:
         Footprint (20 or 30) of the protein starting at each site at the last saved time, 0 if
         none.
     seed : int or None
-        The integer seed, when one was given.
+        The integer seed, or None when a Generator was given.
     """
 
     x: np.ndarray
@@ -104,7 +104,7 @@ def simulate_lattice(
     *,
     times,
     n_cells: int,
-    seed: int | np.random.Generator | None = None,
+    seed: int | np.random.Generator,
     rates: Mapping[str, object] | None = None,
     progress: bool = False,
 ) -> LatticeResult:
@@ -147,7 +147,12 @@ def simulate_lattice(
         raise ValueError(f"n_cells must be a positive int; got {n_cells!r}")
     times = _check_times(times)
     k = _cell_rates(model, rates, int(n_cells))  # (cell, 4)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    if isinstance(seed, np.random.Generator):
+        rng = seed
+    elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        rng = np.random.default_rng(int(seed))
+    else:
+        raise TypeError(f"seed must be an int or a numpy.random.Generator; got {seed!r}")
     state = LatticeState(int(n_cells), model.length, model.boundary == "periodic")
     n, T = int(n_cells), times.size
     rec = np.zeros((2, n, T), np.int64)  # (n20|n30, cell, time)
@@ -209,7 +214,7 @@ def simulate_lattice(
         parameter_names=PARAMETER_NAMES,
         n_events=n_events,
         final_modes=state.modes(),
-        seed=seed if isinstance(seed, (int, np.integer)) else None,
+        seed=None if isinstance(seed, np.random.Generator) else int(seed),
     )
 
 

@@ -112,6 +112,8 @@ def test_bad_inputs(kwargs, exc):
         simulate_lattice(rpa_dna(100), seed=0, **kwargs)
     with pytest.raises(TypeError):
         simulate_lattice("rpa_dna", times=[1.0], n_cells=1, seed=0)
+    with pytest.raises(TypeError, match="seed"):
+        simulate_lattice(rpa_dna(100), times=[1.0], n_cells=1, seed=None)
 
 
 def test_two_state_chain_free_ends():
