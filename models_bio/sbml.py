@@ -55,7 +55,7 @@ from models_bio.sbml_math import (
 )
 
 _RESERVED = {*keyword.kwlist, *CONSTANTS, "time", "_x_", "_p_", "_t_", "_f"}
-_VISUAL_PACKAGES = {"layout", "render"}  # annotations only; they never change the dynamics
+_HARMLESS_PACKAGES = {"layout", "render", "l3v2extendedmath"}  # drawing; math checked anyway
 
 
 class SBMLError(ValueError):
@@ -141,20 +141,24 @@ class _Importer:
         self.used.add(candidate)
         return candidate
 
-    def _math(self, node: Any, where: str, local: dict[str, str] | None = None) -> str:
-        return self.tr.translate(node, where, local)
-
     # -- the import --------------------------------------------------------------------
     def build(self, name: str | None) -> ReactionNetwork:
         m, sb = self.m, self.sb
         for i in range(self.doc.getNumPlugins()):
             pkg = self.doc.getPlugin(i).getPackageName()
-            if self.doc.isPackageEnabled(pkg) and pkg not in _VISUAL_PACKAGES:
+            if self.doc.isPackageEnabled(pkg) and pkg not in _HARMLESS_PACKAGES:
                 self.problems.append(f"the SBML package {pkg!r}")
         comps = {c.getId(): c for c in m.getListOfCompartments()}
         species = list(m.getListOfSpecies())
         params = list(m.getListOfParameters())
-        for sid in [*comps, *(s.getId() for s in species), *(p.getId() for p in params)]:
+        refs = [  # Level 3 species references with an id: their stoichiometry is a symbol
+            sr
+            for r in m.getListOfReactions()
+            for sr in (*r.getListOfReactants(), *r.getListOfProducts())
+            if self.level >= 3 and sr.isSetId()
+        ]
+        ids = [*comps, *(s.getId() for s in species), *(p.getId() for p in params)]
+        for sid in ids + [sr.getId() for sr in refs]:
             self.names[sid] = self._unique(sid)
         functions = {f.getId(): f.getMath() for f in m.getListOfFunctionDefinitions()}
         self.tr = MathTranslator(sb, self.names, functions, self.problems)
@@ -164,20 +168,20 @@ class _Importer:
         assign: dict[str, str] = {}  # model name -> expression, SBML order
         rate: dict[str, str] = {}
         for r in m.getListOfRules():
-            var = r.getVariable() if not r.isAlgebraic() else ""
+            var, kind = r.getVariable(), "assignment" if r.isAssignment() else "rate"
             if r.isAlgebraic():
                 self.problems.append(f"algebraic rule {self.tr.translate(r.getMath(), 'rule')!r}")
             elif var not in self.names:
                 self.problems.append(f"a rule for {var!r}, which is not a species or parameter")
-            elif r.isAssignment():
-                assign[self.names[var]] = self._math(r.getMath(), f"assignment rule for {var!r}")
             else:
-                rate[self.names[var]] = self._math(r.getMath(), f"rate rule for {var!r}")
+                expr = self.tr.translate(r.getMath(), f"{kind} rule for {var!r}")
+                (assign if r.isAssignment() else rate)[self.names[var]] = expr
         event_targets = {
             self.names.get(a.getVariable(), a.getVariable())
             for e in m.getListOfEvents()
             for a in e.getListOfEventAssignments()
         }
+        varying = assign.keys() | rate.keys() | event_targets
 
         # Initial values (formula units), overridden by initial assignments and rules at t0.
         init: dict[str, str] = {}
@@ -186,6 +190,9 @@ class _Importer:
             init[self.names[cid]] = repr(c.getSize() if c.isSetSize() else 1.0)
         for p in params:
             init[self.names[p.getId()]] = repr(p.getValue() if p.isSetValue() else math.nan)
+        for sr in refs:
+            value = sr.getStoichiometry()
+            init[self.names[sr.getId()]] = repr(1.0 if math.isnan(value) else value)
         for s in species:
             sid, cname = self.names[s.getId()], self.names[s.getCompartment()]
             comp_of_species[sid] = cname
@@ -202,12 +209,11 @@ class _Importer:
                 self.problems.append(f"conversion factor on species {s.getId()!r}")
         for ia in m.getListOfInitialAssignments():
             sym = ia.getSymbol()
-            if sym not in self.names:
-                self.problems.append(f"initial assignment to {sym!r} (a stoichiometry)")
-                continue
-            init[self.names[sym]] = self._math(ia.getMath(), f"initial assignment to {sym!r}")
+            init[self.names[sym]] = self.tr.translate(
+                ia.getMath(), f"initial assignment to {sym!r}"
+            )
         init.update(assign)
-        values = initial_values(init, self.problems)
+        values = self.values = initial_values(init, self.problems)
 
         # Classify symbols: state species, parameters, rule variables.
         states: list[Species] = []
@@ -226,10 +232,10 @@ class _Importer:
             states.append(Species(sid, values[sid], units, vol, boundary))
             origin[sid] = "species"
         holders = {self.names[s.getCompartment()] for s in species}
-        compartment_names = {self.names[cid] for cid in comps}
+        optional = {self.names[c] for c in comps} | {self.names[r.getId()] for r in refs}
         for cid in comps:
             cname = self.names[cid]
-            if (cname in assign or cname in rate or cname in event_targets) and cname in holders:
+            if cname in varying and cname in holders:
                 self.problems.append(f"compartment {cid!r} of varying size that holds species")
         for kind, objs in (("parameter", params), ("compartment", list(comps.values()))):
             for p in objs:
@@ -245,6 +251,11 @@ class _Importer:
                     text = p.getName() if kind == "parameter" else f"size of compartment {cid}"
                     parameters.append(Parameter(pname, values[pname], p.getUnits(), text))
 
+        for sr in refs:  # constant stoichiometries a formula may read
+            pname = self.names[sr.getId()]
+            if sr.getConstant() and pname not in varying:
+                text = f"stoichiometry of {sr.getSpecies()}"
+                parameters.append(Parameter(pname, values[pname], "", text))
         self.coefficient_names = {p.name for p in parameters}
         reactions = self._reactions(assign)
         parameters += self.local_parameters
@@ -257,18 +268,10 @@ class _Importer:
         read = set().union(*(symbols(e) for e in exprs)) if exprs else set()
         coefs = {c for r in reactions for side in r[1:3] for c in side.values()}
         parameters = [
-            p
-            for p in parameters
-            if p.name not in compartment_names or p.name in read or p.name in coefs
+            p for p in parameters if p.name not in optional or p.name in read or p.name in coefs
         ]
-        drop = {
-            s.name
-            for s in states
-            if s.boundary
-            and origin[s.name] == "species"
-            and s.name not in read | set(rate)
-            and s.name not in event_targets
-        }
+        keep = read | varying
+        drop = {s.name for s in states if s.boundary and origin[s.name] == "species"} - keep
         states = [s for s in states if s.name not in drop]
         constants = {p.name for p in parameters if p.value >= 0}
         built = []
@@ -337,7 +340,7 @@ class _Importer:
                 law, node = "0", None
             else:
                 node = kl.getMath()
-                law = self._math(node, where, local)
+                law = self.tr.translate(node, where, local)
             reac = self._side(r.getListOfReactants(), where, assign)
             prod = self._side(r.getListOfProducts(), where, assign)
             out.append((rid, reac, prod, law, node, local))
@@ -356,9 +359,12 @@ class _Importer:
                 if coef not in self.coefficient_names:
                     self.problems.append(f"{where}: variable stoichiometry of {sname!r}")
                     continue
-            elif self.level >= 3 and sr.isSetId() and not sr.getConstant():
-                self.problems.append(f"{where}: variable stoichiometry of {sname!r}")
-                continue
+            elif self.level >= 3 and sr.isSetId():
+                coef = self.names[sr.getId()]
+                if coef not in self.coefficient_names:
+                    self.problems.append(f"{where}: variable stoichiometry of {sname!r}")
+                    continue
+                coef = self.values[coef]
             else:
                 value = sr.getStoichiometry()
                 coef = 1.0 if math.isnan(value) else float(value)
@@ -381,13 +387,13 @@ class _Importer:
             if self.level >= 3 and e.isSetPriority():
                 self.problems.append(f"{where} with a priority")
             trig = e.getTrigger()
-            trigger = self._math(trig.getMath() if trig else None, f"{where} trigger")
+            trigger = self.tr.translate(trig.getMath() if trig else None, f"{where} trigger")
             assignments = {}
             for a in e.getListOfEventAssignments():
                 var = self.names.get(a.getVariable(), a.getVariable())
                 if var not in states:
                     self.problems.append(f"{where} assigns {a.getVariable()!r}")
-                assignments[var] = self._math(a.getMath(), f"{where} assignment")
+                assignments[var] = self.tr.translate(a.getMath(), f"{where} assignment")
             initial = trig.getInitialValue() if (self.level >= 3 and trig) else True
             out.append(Event(eid, trigger, assignments, bool(initial)))
         return out

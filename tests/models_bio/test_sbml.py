@@ -473,3 +473,16 @@ def test_inverse_and_hyperbolic_functions_added_for_mathml(backend):
     out = np.asarray(fn(x, None, 0.0, namespace(backend)))  # (cell, function)
     want = [getattr(math, f)(a) for f, a in zip(names, args)]
     np.testing.assert_allclose(out, np.tile(want, (2, 1)), rtol=1e-14)
+
+
+def test_level3_stoichiometry_ids_are_read_as_constants(tmp_path):
+    b = SBMLBuilder().comp("c").param("k", 0.5).species("A", conc=1.0).species("B", conc=0.0)
+    b.reaction("R", {"A": 1}, {"B": 1}, "k * A")
+    b.m.getReaction("R").getReactant(0).setId("nA")
+    b.m.getReaction("R").getProduct(0).setId("nB")
+    b.initial("nB", "nA * 3")
+    b.m.getReaction("R").getKineticLaw().setMath(libsbml.parseL3Formula("k * A * nB"))
+    net = read_sbml(b.write(tmp_path))
+    assert net.nominal["nB"] == 3.0 and "nA" not in net.parameter_names  # nA is never read
+    assert dict(net.reactions[0].products) == {"B": 3.0}
+    assert drift_at(net, {"A": 2.0, "B": 0.0}) == pytest.approx({"A": -3.0, "B": 9.0})
