@@ -32,8 +32,6 @@ import numpy as np
 from cellsde.solvers.lattice_state import LatticeState
 from models_bio.rpa_dna import OBSERVABLES, PARAMETER_NAMES, LatticeModel
 
-_CLASSES = ("bind", "unbind", "extend", "shrink")
-
 
 @dataclass(frozen=True)
 class LatticeResult:
