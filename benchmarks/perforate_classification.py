@@ -22,6 +22,7 @@ import copy
 import importlib.util
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -138,6 +139,7 @@ def pai_worker(seed: int, epochs: int, max_dendrites: int) -> dict:
     from perforatedai import globals_perforatedai as GPA
     from perforatedai import utils_perforatedai as UPA
 
+    torch.set_num_threads(1)
     d = load_data()
     pc = GPA.pc
     for setter, value in [
@@ -276,6 +278,9 @@ def main() -> None:
             "(it installs torch of its own; use a separate venv)."
         )
     wall = time.time() - t0
+    cpu = sum(
+        resource.getrusage(w).ru_utime for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
     wide = results["wide MLP 64-128-10"]
     wide_acc = statistics.mean(r["acc"] for r in wide)
     wide_params = statistics.mean(r["params"] for r in wide)
@@ -294,7 +299,8 @@ def main() -> None:
         f"cross-entropy checkpoint; {len(seeds)} seeds; plateau = {PATIENCE} epochs without "
         f"{THRESHOLD:g} relative improvement (perforatedai: n_epochs_to_switch={PATIENCE}); "
         f"torch {torch.__version__}, 1 thread; "
-        f"wall time {wall:.0f} s. Dendrite sets column: sets kept per seed.",
+        f"CPU time {cpu:.0f} s, wall time {wall:.0f} s (shared 2-core machine, load "
+        f"{os.getloadavg()[0]:.0f}). Dendrite sets column: sets kept per seed.",
         "", table, "", pai_note, "",
     ])  # fmt: skip
     print(text)
