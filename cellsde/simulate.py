@@ -1,0 +1,366 @@
+"""``simulate``: one call from a model definition to a heterogeneous population Dataset.
+
+Steps
+-----
+1. Resolve the model (a registered name, a :class:`ReactionNetwork`, an :class:`SDEModel` or
+   any :class:`SDEProtocol`, or a ``LatticeModel``) and apply ``params`` as new nominal values.
+2. Per-cell parameters ``theta``: given explicitly, or drawn with
+   :func:`cellsde.heterogeneity.sample_theta` from the declared heterogeneity (seeded).
+3. Reaction networks with a ``stimulus``: each cell is first brought to its own steady state
+   with the stimulus species held at 0 (:func:`cellsde.solvers.ode.steady_state`), then the
+   stimulus species are set and the chosen method runs from ``times[0]``.
+4. Run the method and wrap the result in the cellsde schema (``x`` (cell, time, species),
+   ``theta`` (cell, param) of the heterogeneous parameters, ``group`` coordinate, attrs with
+   the seed and a JSON ``config`` of every option).
+
+Default method: ``"ode"`` for reaction networks (deterministic, so it always works, even
+for non-integer stoichiometry; ask for ``"ssa"``/``"tau"``/``"cle"`` explicitly), ``"sde"`` for
+SDE models, ``"lattice-ssa"`` for lattice models. Same arguments and seed -> identical Dataset.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from cellsde.datasets import from_arrays
+from cellsde.errors import CellsdeError
+from cellsde.heterogeneity import _lattice_type, model_parameters, sample_theta
+from models_bio.network import Parameter, ReactionNetwork
+from models_bio.sde import SDEModel, SDEProtocol
+
+METHODS = ("ode", "ssa", "tau", "cle", "sde", "lattice-ssa")
+_BY_KIND = {
+    "network": ("ode", "ssa", "tau", "cle"),
+    "sde": ("sde",),
+    "lattice": ("lattice-ssa",),
+}
+
+
+def _resolve_model(model: Any) -> tuple[Any, str]:
+    if isinstance(model, str):
+        import models_bio
+
+        model = models_bio.get(model)  # KeyError lists the available models
+    if isinstance(model, ReactionNetwork):
+        return model, "network"
+    lattice = _lattice_type()
+    if lattice is not None and isinstance(model, lattice):
+        return model, "lattice"
+    if isinstance(model, SDEModel) or isinstance(model, SDEProtocol):
+        return model, "sde"
+    raise TypeError(
+        "model must be a registered name, a ReactionNetwork, an SDEModel/SDEProtocol or a "
+        f"LatticeModel; got {type(model).__name__}"
+    )
+
+
+def _with_nominal(model: Any, kind: str, params: Mapping[str, float]) -> Any:
+    if not params:
+        return model
+    names, nominal, _ = model_parameters(model)
+    unknown = sorted(set(params) - set(names))
+    if unknown:
+        raise KeyError(
+            f"unknown parameter(s) {unknown} for model {getattr(model, 'name', '?')!r}; its "
+            "parameters are " + ", ".join(names)
+        )
+    values = {k: float(v) for k, v in params.items()}
+    bad = {k: v for k, v in values.items() if not np.isfinite(v)}
+    if bad:
+        raise ValueError(f"parameter values must be finite, got {bad}")
+    if kind == "network":
+        return model.with_parameters(**values)
+    if kind == "lattice":
+        return dataclasses.replace(model, nominal={**nominal, **values})
+    if isinstance(model, SDEModel):
+        new = tuple(
+            Parameter(p.name, values.get(p.name, p.value), p.units, p.description)
+            for p in model.parameters
+        )
+        return dataclasses.replace(model, parameters=new)
+    raise CellsdeError("params= needs a model with nominal values; pass theta= instead")
+
+
+def _check_times(times: Any) -> np.ndarray:
+    t = np.asarray(times, dtype=float)
+    if t.ndim != 1 or t.size < 1:
+        raise ValueError(f"times must be a non-empty 1-D array, got shape {t.shape}")
+    if not np.all(np.isfinite(t)):
+        raise ValueError("times must be finite (found NaN or inf)")
+    if np.any(np.diff(t) <= 0):
+        i = int(np.flatnonzero(np.diff(t) <= 0)[0])
+        raise ValueError(
+            f"times must be strictly increasing; times[{i}] = {t[i]} >= times[{i + 1}] = {t[i + 1]}"
+        )
+    return t
+
+
+def _explicit_theta(model, theta, n_cells, cells_per_group):
+    """(theta (cell, param), names, group) from a user-given array or mapping."""
+    names, _, declared = model_parameters(model)
+    if isinstance(theta, Mapping):
+        unknown = sorted(set(theta) - set(names))
+        if unknown:
+            raise KeyError(
+                f"theta names unknown parameter(s) {unknown}; known: " + ", ".join(names)
+            )
+        cols = [q for q in names if q in theta]
+        arrays = [np.atleast_1d(np.asarray(theta[q], dtype=float)) for q in cols]
+        lengths = {a.size for a in arrays if a.size > 1}
+        if len(lengths) > 1:
+            raise ValueError(f"theta values have different lengths {sorted(lengths)}")
+        m = lengths.pop() if lengths else 1
+        group = np.zeros(m, dtype=int)
+        if cells_per_group is not None:  # values per group
+            group = np.repeat(np.arange(m), int(cells_per_group))
+            arrays = [np.broadcast_to(a, (m,))[group] for a in arrays]
+            m = group.size
+        elif m == 1 and n_cells is not None:
+            m, group = int(n_cells), np.zeros(int(n_cells), dtype=int)
+        values = np.stack([np.broadcast_to(a, (m,)) for a in arrays], 1) if cols else None
+        values = values if values is not None else np.empty((m, 0))
+        return values.astype(float), tuple(cols), group
+    values = np.asarray(theta, dtype=float)
+    het = tuple(q for q in names if q in declared)
+    if values.ndim != 2 or values.shape[1] not in (len(het), len(names)):
+        raise ValueError(
+            f"theta array has shape {values.shape}; expected (cell, {len(het)}) for the "
+            f"heterogeneous parameters {het} or (cell, {len(names)}) for all parameters; or "
+            "pass a mapping name -> values"
+        )
+    cols = het if values.shape[1] == len(het) else names
+    return values, tuple(cols), np.zeros(values.shape[0], dtype=int)
+
+
+def _network_params(net: ReactionNetwork, theta: np.ndarray, cols: Sequence[str]) -> np.ndarray:
+    kin = net.kinetics
+    p = kin.parameter_vector({q: theta[:, j] for j, q in enumerate(cols)}, theta.shape[0])
+    if not np.all(np.isfinite(p)):
+        raise ValueError("per-cell parameters must be finite")
+    for r in net.reactions:
+        if r.mass_action:
+            col = p[:, net.parameter_names.index(r.rate)]
+            if np.any(col < 0):
+                raise ValueError(
+                    f"rate constant {r.rate!r} of reaction {r.name!r} is negative in "
+                    f"{int(np.sum(col < 0))} cell(s) (min {col.min():.3g}); rate constants "
+                    "must be >= 0"
+                )
+    return p  # (cell, parameter)
+
+
+def _observable_matrix(net: ReactionNetwork, observables: Sequence[str]) -> np.ndarray:
+    sp = net.species_names
+    w = np.zeros((len(sp), len(observables)))  # (species, observable)
+    for j, name in enumerate(observables):
+        if name in net.observables:
+            for s, c in net.observables[name].items():
+                w[sp.index(s), j] = c
+        elif name in sp:
+            w[sp.index(name), j] = 1.0
+        else:
+            raise KeyError(
+                f"unknown observable {name!r}; choose species ({', '.join(sp)}) or observables "
+                f"({', '.join(net.observables) or 'none declared'})"
+            )
+    return w
+
+
+def _run_network(net, method, p, times, seed, device, dt, progress, opts):
+    from cellsde.solvers.ode import ode, steady_state
+
+    kin = net.kinetics
+    x0 = kin.initial_state(p)  # (cell, species)
+    if net.stimulus:
+        idx = [net.species_names.index(s) for s in net.stimulus]
+        x0[:, idx] = 0.0
+        x0 = steady_state(net, x0=x0, params=p, hold=tuple(net.stimulus), progress=progress)
+        x0[:, idx] = list(net.stimulus.values())
+    if method in ("ssa", "tau") and not kin.stoichiometry_is_integer:
+        raise CellsdeError(
+            f"method {method!r} needs whole-number stoichiometry; model {net.name!r} has "
+            "parameter-valued or fractional coefficients; use method='ode' or 'cle'"
+        )
+    if method == "ode":
+        return ode(net, x0=x0, params=p, times=times, progress=progress, **opts)
+    if method == "cle":
+        from cellsde.solvers.cle import cle
+
+        kw = {"dt": dt, "seed": seed, "device": device, "progress": progress, **opts}
+        return cle(net, x0=x0, params=p, times=times, **kw)
+    if method == "ssa":
+        from cellsde.solvers.ssa import ssa as solver
+    else:
+        from cellsde.solvers.tau_leap import tau_leap as solver
+    kw = {"seed": seed, "device": device, "progress": progress, **opts}
+    return np.asarray(solver(net, x0=x0, params=p, times=times, **kw))
+
+
+def simulate(
+    model: Any,
+    *,
+    times: Sequence[float] | np.ndarray,
+    n_cells: int | None = None,
+    theta: np.ndarray | Mapping[str, Any] | None = None,
+    params: Mapping[str, float] | None = None,
+    method: str | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+    dt: float | None = None,
+    heterogeneity: str | Mapping[str, Any] = "default",
+    cells_per_group: int | None = None,
+    x0: np.ndarray | None = None,
+    observables: Sequence[str] | None = None,
+    solver_options: Mapping[str, Any] | None = None,
+    progress: bool = False,
+) -> xr.Dataset:
+    """Simulate a heterogeneous population of cells.
+
+    Parameters
+    ----------
+    model : str, ReactionNetwork, SDEModel, SDEProtocol or LatticeModel
+        The model or its registered name.
+    times : array_like, shape (time,)
+        Strictly increasing output times in the model's time units; the run starts at
+        ``times[0]``.
+    n_cells : int, optional
+        Number of cells (a multiple of the grid size for grid heterogeneity); implied by
+        ``theta`` or ``cells_per_group`` when omitted.
+    theta : ndarray (cell, param) or mapping of str to values, optional
+        Explicit per-cell parameters: an array whose columns are the heterogeneous parameters
+        (or all parameters), or a mapping name -> scalar or (cell,) values, or (group,) values
+        with ``cells_per_group``. Default: drawn from ``heterogeneity``.
+    params : mapping of str to float, optional
+        New nominal values (shared by all cells; relative heterogeneity centres on them).
+    method : {"ode", "ssa", "tau", "cle", "sde", "lattice-ssa"}, optional
+        Default by model kind (module docstring).
+    seed : int
+        Seed of every random draw (theta and the stochastic solver).
+    device : str
+        Torch device of the torch solvers (cle, sde; ssa/tau as implemented).
+    dt : float, optional
+        Step of cle/sde; default ``min(diff(times)) / 100``.
+    heterogeneity : "default", "none" or mapping of str to Distribution
+        Used when ``theta`` is not given (see :func:`cellsde.heterogeneity.sample_theta`).
+    cells_per_group : int, optional
+        Cells per grid point / per group of ``theta`` values.
+    x0 : ndarray, shape (species,) or (cell, species), optional
+        Initial state of an SDE model (required for an SDEProtocol without ``initial``).
+    observables : sequence of str, optional
+        Report these (species or declared observables) instead of all species.
+    solver_options : mapping, optional
+        Extra keyword arguments for the solver (e.g. ``{"rtol": 1e-9}`` for ode).
+    progress : bool
+        Progress bar (only when stderr is a terminal).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``x`` (cell, time, species), ``theta`` (cell, param) when some parameter varies, coord
+        ``group`` (cell,); attrs ``model``, ``method``, ``seed``, ``time_units``, ``config``.
+    """
+    model, kind = _resolve_model(model)
+    times = _check_times(times)
+    method = method or _BY_KIND[kind][0]
+    if method == "ssa" and kind == "lattice":
+        method = "lattice-ssa"
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if method not in _BY_KIND[kind]:
+        raise CellsdeError(
+            f"method {method!r} does not apply to a {type(model).__name__}; use one of "
+            f"{', '.join(_BY_KIND[kind])}"
+        )
+    for label, v in (("n_cells", n_cells), ("cells_per_group", cells_per_group)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1):
+            raise ValueError(f"{label} must be a positive int, got {v!r}")
+    if n_cells is None and theta is None and cells_per_group is None:
+        raise ValueError("give n_cells, cells_per_group or theta")
+    model = _with_nominal(model, kind, dict(params or {}))
+    if theta is None:
+        th, cols, group = sample_theta(
+            model, n_cells=n_cells, seed=seed, heterogeneity=heterogeneity,
+            cells_per_group=cells_per_group,
+        )  # fmt: skip
+    else:
+        th, cols, group = _explicit_theta(model, theta, n_cells, cells_per_group)
+        if n_cells is not None and th.shape[0] != n_cells:
+            raise ValueError(f"theta describes {th.shape[0]} cells but n_cells={n_cells}")
+    n = th.shape[0]
+    if dt is None and method in ("cle", "sde"):
+        dt = float(np.min(np.diff(times))) / 100 if times.size > 1 else 1.0
+    progress = bool(progress) and sys.stderr.isatty()
+    opts = dict(solver_options or {})
+    if kind == "network":
+        p = _network_params(model, th, cols)
+        x = _run_network(model, method, p, times, seed, device, dt, progress, opts)
+        obs = tuple(observables or model.species_names)
+        x = x @ _observable_matrix(model, obs) if observables else x
+    elif kind == "sde":
+        x, obs = _run_sde(model, th, cols, x0, times, dt, seed, device, progress, opts)
+        if observables:
+            x, obs = x[..., [obs.index(o) for o in observables]], tuple(observables)
+    else:
+        from cellsde.solvers.lattice_ssa import simulate_lattice
+
+        res = simulate_lattice(
+            model, times=times, n_cells=n, seed=seed, progress=progress,
+            rates={q: th[:, j] for j, q in enumerate(cols)}, **opts,
+        )  # fmt: skip
+        obs = tuple(observables or model.observed)
+        x = res.x[..., [res.observables.index(o) for o in obs]]
+    time_units = (
+        "dimensionless" if kind == "sde" and not isinstance(model, SDEModel) else (model.time_units)
+    )
+    config = {
+        "model": getattr(model, "name", type(model).__name__), "method": method,
+        "n_cells": n, "seed": seed, "device": str(device), "dt": dt, "times": times.tolist(),
+        "heterogeneity": heterogeneity if isinstance(heterogeneity, str) else
+        {k: repr(v) for k, v in heterogeneity.items()},
+        "theta_given": theta is not None, "params": {k: float(v) for k, v in (params or {}).items()},
+        "cells_per_group": cells_per_group, "observables": list(obs),
+        "solver_options": {k: repr(v) for k, v in opts.items()},
+    }  # fmt: skip
+    return from_arrays(
+        np.asarray(x, dtype=float), times=times, species=list(obs),
+        theta=th if th.shape[1] else None, params=list(cols) if th.shape[1] else None,
+        group=group, time_units=time_units,
+        attrs={"model": config["model"], "method": method, "seed": int(seed),
+               "config": json.dumps(config, sort_keys=True)},
+    )  # fmt: skip
+
+
+def _run_sde(model, th, cols, x0, times, dt, seed, device, progress, opts):
+    import torch
+
+    from cellsde.solvers.euler_maruyama import euler_maruyama
+
+    names, nominal, _ = model_parameters(model)
+    n = th.shape[0]
+    full = np.empty((n, len(names)))  # (cell, param) in the model's order
+    for j, q in enumerate(names):
+        if q in cols:
+            full[:, j] = th[:, cols.index(q)]
+        elif q in nominal:
+            full[:, j] = nominal[q]
+        else:
+            raise ValueError(f"parameter {q!r} has no nominal value; give it in theta=")
+    species = tuple(model.species)
+    if x0 is None:
+        if not isinstance(model, SDEModel):
+            raise ValueError("this SDE has no declared initial state; pass x0=")
+        x0 = np.asarray(model.initial, dtype=float)
+    x0 = np.broadcast_to(np.asarray(x0, dtype=float), (n, len(species)))
+    opts = {"dtype": torch.float64, **opts}
+    x = euler_maruyama(
+        model, x0=x0, theta=full, times=times, dt=dt, seed=seed, device=device,
+        progress=progress, **opts,
+    )  # fmt: skip
+    return x.detach().cpu().numpy(), species
