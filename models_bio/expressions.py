@@ -302,8 +302,11 @@ def _make_numpy() -> SimpleNamespace:
         return v
 
     def stack(vals: list[Any], x: Any) -> Any:
-        shape = x.shape[:-1]
-        return np.stack([np.broadcast_to(np.asarray(v, dtype=float), shape) for v in vals], -1)
+        # one preallocated output; broadcasting happens in the assignment
+        out = np.empty((*x.shape[:-1], len(vals)))
+        for i, v in enumerate(vals):
+            out[..., i] = v
+        return out
 
     ns = SimpleNamespace(
         exp=np.exp, log=np.log, log10=np.log10, sqrt=np.sqrt, abs=np.abs, sin=np.sin,
