@@ -1,0 +1,193 @@
+"""``evaluate``: score a fitted population model on held-out groups.
+
+The model simulates ``n_paths`` paths per group from the group's observed initial states and
+parameters (one seeded generator; the model is put in eval mode for the call). The table holds
+the exact squared W2 between simulated and observed clouds at every observation time, its
+time-decoupled sum tW2 per group (t > t0, the END-nSDE loss, reference/end-nsde.md section 2)
+and, when the true SDE is known, the relative drift and noise-covariance errors
+(:mod:`cellsde.evaluation.coefficients`) over the visited states:
+
+- ``error_states="model"`` (default): every state, at every observation time including t0, of
+  the model's own simulated paths — the states the model actually visits. It works when only
+  some species are observed (NF-kB), since the model carries all of them.
+- ``error_states="data"``: the data's states at every time (cells with a NaN there skipped);
+  needs every model species in the data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import xarray as xr
+
+from cellsde.datasets.schema import GROUP, SPECIES, TIME, X
+from cellsde.errors import CellsdeError
+from cellsde.evaluation.coefficients import check_same_names, coefficient_error_sums
+from cellsde.evaluation.table import masked_w2, model_device, score_table
+from cellsde.nn.base import PopulationModel
+from cellsde.nn.objective import initial_states
+from cellsde.nn.training_data import GroupedData, group_tensors
+from models_bio.sde import SDEProtocol
+
+ERROR_STATES = ("model", "data")
+
+
+def prepare(
+    model: PopulationModel, data: xr.Dataset, observed: tuple[str, ...] | None
+) -> tuple[GroupedData, tuple[str, ...]]:
+    """Validate ``model`` and ``data``; per-group tensors on the model's device, observed names."""
+    if not isinstance(model, PopulationModel):
+        raise TypeError(
+            f"expected a PopulationModel (ENDnSDE, a baseline, MechanisticSDE), got {type(model).__name__}"
+        )
+    if not isinstance(data, xr.Dataset):
+        raise TypeError(f"data must be an xarray.Dataset, got {type(data).__name__}")
+    observed = tuple(observed) if observed is not None else model.species
+    unknown = sorted(set(observed) - set(model.species))
+    if unknown:
+        raise CellsdeError(
+            f"observed species {unknown} are not species of the model {model.species}"
+        )
+    grouped = group_tensors(
+        data, species=model.species, params=model.param_names, observed=observed
+    )
+    return grouped.to(model_device(model)), observed
+
+
+def simulate_groups(
+    model: PopulationModel, grouped: GroupedData, *, n_paths: int, dt: float, seed: int
+) -> torch.Tensor:
+    """``n_paths`` paths per group, no gradient, eval mode; shape (group, path, time, species)."""
+    g = grouped.x0.shape[0]
+    gen = torch.Generator(device=grouped.x0.device).manual_seed(seed)
+    x0 = initial_states(grouped, n_paths)  # (group*path, species)
+    theta = grouped.theta.repeat_interleave(n_paths, 0)  # (group*path, param)
+    training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            paths = model.sample_paths(x0, theta, grouped.times, dt=dt, generator=gen)
+    finally:
+        model.train(training)
+    return paths.reshape(g, n_paths, grouped.times.shape[0], -1)
+
+
+def w2_to_data(paths: torch.Tensor, grouped: GroupedData) -> np.ndarray:
+    """Squared W2 (group, time) between simulated paths (group, path, time, species) and data."""
+    sim = (paths @ grouped.readout).transpose(1, 2)  # (group, time, path, observed)
+    obs = grouped.obs.transpose(1, 2)  # (group, time, cell, observed)
+    return masked_w2(sim, obs, b_mask=grouped.mask.transpose(1, 2))
+
+
+def evaluate(
+    model: PopulationModel,
+    data: xr.Dataset,
+    *,
+    n_paths: int | None = None,
+    dt: float = 1e-3,
+    seed: int = 0,
+    true_model: SDEProtocol | None = None,
+    observed: tuple[str, ...] | None = None,
+    error_states: str = "model",
+) -> xr.Dataset:
+    """Score ``model`` on the groups of ``data`` (use held-out groups).
+
+    Parameters
+    ----------
+    model : PopulationModel
+        Fitted END-nSDE, baseline, or :class:`~cellsde.baselines.MechanisticSDE`.
+    data : xarray.Dataset
+        cellsde schema: ``x`` (cell, time, species) with every model species at the first
+        time; ``theta`` (cell, param) constant within each ``group`` when the model has params.
+    n_paths : int, optional
+        Simulated paths per group; default the largest number of cells in a group.
+    dt : float
+        Largest Euler step, in the data's time units (ignored by the recurrent baselines).
+    seed : int
+        Seed of the simulation noise.
+    true_model : SDEProtocol, optional
+        The true SDE (e.g. ``models_bio.damped_oscillator(...)``), same species and params as
+        ``model``; enables ``drift_error`` and ``diffusion_error``. ``model`` must then have
+        ``drift``/``diffusion`` (END-nSDE, NeuralODE, MechanisticSDE).
+    observed : tuple of str, optional
+        Species compared by W2; default all of the model's species.
+    error_states : {"model", "data"}
+        Where the coefficient errors are evaluated (module docstring).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``w2`` (group, time) in squared species units; ``tw2`` (group) = sum over t > t0;
+        ``tw2_total`` (sum over groups), ``tw2_mean``; ``drift_error``, ``diffusion_error``
+        (group) and ``*_total`` (pooled over groups), dimensionless, NaN without
+        ``true_model``. ``attrs`` record seed, n_paths, dt, observed species, model class.
+    """
+    if error_states not in ERROR_STATES:
+        raise ValueError(f"error_states must be one of {ERROR_STATES}, got {error_states!r}")
+    if not dt > 0:
+        raise ValueError(f"dt must be > 0, got {dt}")
+    if n_paths is not None and n_paths < 2:
+        raise ValueError(f"n_paths must be >= 2, got {n_paths}")
+    if true_model is not None:
+        if not isinstance(true_model, SDEProtocol):
+            raise TypeError(
+                f"true_model must be an SDE with drift and diffusion, got {type(true_model).__name__}"
+            )
+        if not isinstance(model, SDEProtocol):
+            raise TypeError(
+                f"{type(model).__name__} has no drift/diffusion; coefficient errors need an "
+                "SDE-like model (ENDnSDE, NeuralODE); call evaluate without true_model"
+            )
+        check_same_names(model, true_model)
+    grouped, observed = prepare(model, data, observed)
+    n = int(n_paths or grouped.mask.shape[1])
+    paths = simulate_groups(model, grouped, n_paths=n, dt=dt, seed=seed)
+    w2 = w2_to_data(paths, grouped)
+    errors: dict = {}
+    if true_model is not None:
+        if error_states == "model":
+            states, valid = paths, None
+        else:
+            states, valid = _data_states(model, data, grouped)
+        with torch.no_grad():
+            drift, diff = coefficient_error_sums(
+                model, true_model, states, grouped.theta, grouped.times, valid
+            )
+        errors = {"drift_error": drift, "diffusion_error": diff}
+    attrs = {
+        "model_class": type(model).__name__,
+        "seed": seed,
+        "n_paths": n,
+        "dt": dt,
+        "observed": ",".join(observed),
+        "error_states": error_states if true_model is not None else "",
+        "protocol": "autoregressive rollout from x(t0) with the model's own noise",
+    }
+    return score_table(
+        w2,
+        labels=grouped.labels,
+        times=grouped.times.cpu().numpy(),
+        time_units=str(data[TIME].attrs.get("units", "dimensionless")),
+        attrs=attrs,
+        **errors,
+    )
+
+
+def _data_states(
+    model: PopulationModel, data: xr.Dataset, grouped: GroupedData
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The data's states per group, padded: (group, cell, time, species) and validity mask."""
+    have = [str(s) for s in data[X][SPECIES].values]
+    values = data[X].values[..., [have.index(s) for s in model.species]]  # (cell, time, species)
+    labels = np.asarray(data[GROUP].values) if GROUP in data.coords else np.zeros(len(values))
+    members = [np.flatnonzero(labels == g) for g in grouped.labels]
+    out = np.zeros((len(members), grouped.mask.shape[1], values.shape[1], values.shape[2]))
+    ok = np.zeros(out.shape[:-1], dtype=bool)
+    for k, idx in enumerate(members):
+        out[k, : len(idx)] = values[idx]
+        ok[k, : len(idx)] = np.isfinite(values[idx]).all(-1)
+    out = np.where(ok[..., None], out, 0.0)
+    device = grouped.x0.device
+    return torch.as_tensor(out, dtype=grouped.x0.dtype, device=device), torch.as_tensor(
+        ok, device=device
+    )
