@@ -1,0 +1,41 @@
+"""Publication figures for cellsde datasets (matplotlib is imported only when a figure is made).
+
+Every function takes keyword-only options and ``ax=None`` (a new figure when None) and
+returns the :class:`matplotlib.figure.Figure`; none calls ``plt.show``. Colours and line
+styles follow roles (data / model / baselines / floor, see :mod:`cellsde.plotting.style`).
+
+Public names::
+
+    trajectory_fan(data, *, species, model, quantiles, n_samples, group, ax, seed)
+    marginals(data, *, species, times, model, group, bins, ax)
+    w2_over_time(tables, *, labels, data, species, floor, log, ax)   (+ sampling_floor)
+    theta_recovery(true, estimated, *, std, param, units, ax)
+    theta_heatmap(values, *, x_param, y_param, theta, label, log, mark, ax)
+    pareto(parameters, w2, *, labels, kinds, w2_units, ax)            (+ pareto_front)
+    save_figure(fig, path_stem, *, formats=("png", "pdf"), dpi=300)
+    cellsde_style()   PALETTE   LINESTYLES
+"""
+
+from cellsde.plotting.distributions import marginals
+from cellsde.plotting.pareto import pareto, pareto_front
+from cellsde.plotting.recovery import theta_heatmap, theta_recovery
+from cellsde.plotting.save import save_figure
+from cellsde.plotting.style import LINESTYLES, OKABE_ITO, PALETTE, cellsde_style
+from cellsde.plotting.trajectories import trajectory_fan
+from cellsde.plotting.w2 import sampling_floor, w2_over_time
+
+__all__ = [
+    "LINESTYLES",
+    "OKABE_ITO",
+    "PALETTE",
+    "cellsde_style",
+    "marginals",
+    "pareto",
+    "pareto_front",
+    "sampling_floor",
+    "save_figure",
+    "theta_heatmap",
+    "theta_recovery",
+    "trajectory_fan",
+    "w2_over_time",
+]

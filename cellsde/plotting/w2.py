@@ -1,0 +1,180 @@
+"""Per-time squared W2 vs time for several models, with the sampling floor for reference."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import xarray as xr
+
+from cellsde.datasets import schema as S
+from cellsde.errors import CellsdeError
+from cellsde.plotting import _data as D
+from cellsde.plotting.style import cellsde_style, figure_axes, role_style, time_label, with_units
+
+
+def sampling_floor(data: xr.Dataset, *, species: list[str] | None = None, seed: int = 0):
+    """Per-time squared W2 between two random halves of the data's cells (within each group).
+
+    Two finite samples of one distribution are not at W2 = 0; this is the level below which no
+    model can be told apart from the data. Halves hold n/2 cells each, so the floor is somewhat
+    higher than for two samples of n cells (about 2x for the 1/n bias of W2²).
+
+    Parameters
+    ----------
+    data : xarray.Dataset
+        ``x`` (cell, time, species), optional ``group`` coordinate.
+    species : list of str, optional
+        Species compared (default: all).
+    seed : int
+        Chooses the split.
+
+    Returns
+    -------
+    xarray.DataArray, dims (group, time)
+        Squared W2 in squared species units.
+    """
+    from cellsde.losses import w2_per_time
+
+    x = D.check_dataset(data, "data")
+    rng = np.random.default_rng(seed)
+    labels = x[S.GROUP].values if S.GROUP in x.coords else np.zeros(x.sizes[S.CELL], dtype=int)
+    first = np.zeros(labels.shape, dtype=bool)
+    for g in dict.fromkeys(labels.tolist()):
+        idx = np.flatnonzero(labels == g)
+        if idx.size < 2:
+            raise CellsdeError(f"group {g!r} has {idx.size} cell; the sampling floor needs >= 2")
+        first[rng.permutation(idx)[: idx.size // 2]] = True
+    a = data.isel({S.CELL: np.flatnonzero(first)})
+    b = data.isel({S.CELL: np.flatnonzero(~first)})
+    return w2_per_time(a, b, species=species)
+
+
+def _as_curve(item, data, species, name: str) -> xr.DataArray:
+    """A (time,) curve: a (group, time) / (time,) table reduced over groups, or a Dataset vs data."""
+    if isinstance(item, xr.Dataset):
+        if data is None:
+            raise CellsdeError(
+                f"{name} is a Dataset; pass data=... to compare it with, or pass W2 tables"
+            )
+        from cellsde.losses import w2_per_time
+
+        D.check_model(item, data, species or D.species_names(D.check_dataset(data, "data")))
+        item = w2_per_time(item, data, species=species)
+    if not isinstance(item, xr.DataArray):
+        raise TypeError(
+            f"{name} must be an xarray.DataArray (group, time) / (time,) or a Dataset, "
+            f"got {type(item).__name__}"
+        )
+    if S.TIME not in item.dims:
+        raise CellsdeError(f"{name} has no {S.TIME!r} dim; it has {item.dims}")
+    extra = [d for d in item.dims if d != S.TIME]
+    curve = item.mean(extra, skipna=True) if extra else item  # mean over groups
+    if curve.size == 0 or not np.isfinite(curve.values).any():
+        raise CellsdeError(f"{name} has no finite W2 value to plot")
+    return curve
+
+
+def w2_over_time(
+    tables,
+    *,
+    labels: Sequence[str] | None = None,
+    data: xr.Dataset | None = None,
+    species: list[str] | None = None,
+    floor="auto",
+    log: bool = False,
+    ax=None,
+    seed: int = 0,
+):
+    """Squared W2 per time for one or several models, with the sampling floor as a reference.
+
+    The first entry is drawn as the model (blue, dashed, squares), the others as baselines
+    (Okabe–Ito colours, dash-dot / dotted lines, distinct markers); the floor is a grey dotted
+    line. Tables with a ``group`` dim are averaged over groups (NaN skipped). Each legend entry
+    gives the curve's sum over times (the tW2 of the group-mean curve).
+
+    Parameters
+    ----------
+    tables : DataArray, Dataset, or a sequence / mapping of them
+        Per-time tables from :func:`cellsde.losses.w2_per_time` (dims (group, time) or
+        (time,)), or simulated Datasets, which are compared with ``data``. A mapping's keys are
+        the labels.
+    labels : sequence of str, optional
+        Legend names in the order of ``tables`` (default "model", "baseline 1", ...).
+    data : xarray.Dataset, optional
+        Observed data: needed for Dataset entries and for ``floor="auto"``; gives the units.
+    species : list of str, optional
+        Species compared for Dataset entries and the floor (default: all of ``data``).
+    floor : "auto", None, float or DataArray
+        ``"auto"``: :func:`sampling_floor` of ``data`` when given; None: no floor; a number or
+        a (group, time) / (time,) table: drawn as given.
+    log : bool, default False
+        Logarithmic y axis.
+    ax : matplotlib.axes.Axes, optional
+    seed : int
+        Split used by the automatic floor.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        x: time in its units; y: W2² in squared species units.
+    """
+    if isinstance(tables, Mapping):
+        if labels is not None:
+            raise ValueError("give labels either as the mapping's keys or as labels=, not both")
+        labels, items = [str(k) for k in tables], list(tables.values())
+    elif isinstance(tables, (xr.DataArray, xr.Dataset)):
+        items = [tables]
+    else:
+        items = list(tables)
+    if not items:
+        raise CellsdeError("no W2 table to plot; pass one table or dataset per model")
+    if labels is None:
+        labels = ["model"] + [f"baseline {i}" for i in range(1, len(items))]
+    labels = [str(v) for v in labels]
+    if len(labels) != len(items):
+        raise ValueError(f"{len(labels)} labels for {len(items)} tables")
+    curves = [_as_curve(it, data, species, lab) for it, lab in zip(items, labels)]
+    t_units = curves[0][S.TIME].attrs.get(S.ATTR_UNITS)
+    units = None
+    if data is not None:
+        x = D.check_dataset(data, "data")
+        t_units = D.time_units(data)
+        names = species or D.species_names(x)
+        found = {D.species_units(data, s) for s in names}
+        units = found.pop() if len(found) == 1 else None
+    if isinstance(floor, str):
+        if floor != "auto":
+            raise ValueError(f"floor must be 'auto', None, a number or a table; got {floor!r}")
+        floor = None if data is None else sampling_floor(data, species=species, seed=seed)
+    with cellsde_style():
+        fig, ax = figure_axes(ax, figsize=(5.6, 3.4))
+        for k, (curve, lab) in enumerate(zip(curves, labels)):
+            style = role_style("model") if k == 0 else role_style("baselines", k - 1)
+            ok = np.isfinite(curve.values)
+            t = np.asarray(curve[S.TIME].values, dtype=np.float64)
+            total = float(np.nansum(curve.values))
+            every = max(1, int(ok.sum()) // 15)  # at most ~15 markers per curve
+            ax.plot(t[ok], curve.values[ok], **style, markevery=every,
+                    label=f"{lab} (sum over times {total:.3g})")  # fmt: skip
+        if floor is not None:
+            fstyle = role_style("floor")
+            if isinstance(floor, xr.DataArray):
+                fc = _as_curve(floor, None, None, "floor")
+                ok = np.isfinite(fc.values)
+                ft = np.asarray(fc[S.TIME].values, dtype=np.float64)
+                ax.plot(ft[ok], fc.values[ok], color=fstyle["color"], ls=fstyle["linestyle"],
+                        lw=1.4, label="sampling floor (data vs data)")  # fmt: skip
+            else:
+                ax.axhline(float(floor), color=fstyle["color"], ls=fstyle["linestyle"], lw=1.4,
+                           label="sampling floor")  # fmt: skip
+        if log:
+            ax.set_yscale("log")
+        else:
+            ax.set_ylim(bottom=0)
+        sq = None if not units else (f"{units}²" if units.isalpha() else f"({units})²")
+        ax.set_xlabel(time_label(t_units))
+        ax.set_ylabel(with_units("W2² per time", sq or "concentration²"))
+        ax.set_title("distance to the data over time (mean over groups)", loc="left")
+        ax.legend(loc="best")
+    return fig
