@@ -8,7 +8,8 @@ Steps
    :func:`cellsde.heterogeneity.sample_theta` from the declared heterogeneity (seeded).
 3. Reaction networks with a ``stimulus``: each cell is first brought to its own steady state
    with the stimulus species held at 0 (:func:`cellsde.solvers.ode.steady_state`), then the
-   stimulus species are set and the chosen method runs from ``times[0]``.
+   stimulus species are set and the chosen method runs from ``times[0]`` (for ssa/tau the
+   initial state is rounded to whole molecules).
 4. Run the method and wrap the result in the cellsde schema (``x`` (cell, time, species),
    ``theta`` (cell, param) of the heterogeneous parameters, ``group`` coordinate, attrs with
    the seed and a JSON ``config`` of every option).
@@ -188,6 +189,9 @@ def _run_network(net, method, p, times, seed, device, dt, progress, opts):
             f"method {method!r} needs whole-number stoichiometry; model {net.name!r} has "
             "parameter-valued or fractional coefficients; use method='ode' or 'cle'"
         )
+    if method in ("ssa", "tau"):  # whole molecules (a steady state is not integer)
+        scale = kin.count_scale()
+        x0 = np.round(x0 * scale) / scale
     if method == "ode":
         return ode(net, x0=x0, params=p, times=times, progress=progress, **opts)
     if method == "cle":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from cellsde.solvers.cle import cle, step_counts
 from cellsde.solvers.ode import ode
@@ -73,3 +74,20 @@ def test_rejects_events_and_bad_dt():
         _run(net, 2, [0.0, 1.0])
     with pytest.raises(ValueError, match="dt must be"):
         _run(_birth_death(), 2, [0.0, 1.0], dt=0.0)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_runs_on_cuda():
+    net = _birth_death(x_init=10.0)
+    p = net.kinetics.parameter_vector(n=1000)
+    x = cle(
+        net,
+        x0=net.kinetics.initial_state(p),
+        params=p,
+        times=[0.0, 2.0],
+        dt=0.01,
+        seed=0,
+        device="cuda",
+    )
+    assert x.shape == (1000, 2, 1) and abs(x[:, -1, 0].mean() - 10.0) < 0.05

@@ -170,3 +170,18 @@ def test_seed_reproducible_and_validation():
         euler_maruyama(sde, x0=x0, theta=theta, times=[0, 1, 1], dt=0.1, seed=0)
     with pytest.raises(ValueError, match="theta has 4 cells"):
         euler_maruyama(sde, x0=x0, theta=theta[:4], times=[0, 1], dt=0.1, seed=0)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_runs_on_cuda_with_same_statistics():
+    times = np.linspace(0, 1, 11)
+    sde = damped_oscillator(k1=0.3, k2=0.1)
+    y = euler_maruyama(
+        sde, x0=np.tile([0.0, 1.0], (2000, 1)), theta=np.ones((2000, 2)), times=times,
+        dt=1e-3, seed=0, device="cuda", dtype=torch.float64,
+    )  # fmt: skip
+    assert y.device.type == "cuda"
+    mean = y[:, -1].mean(0).cpu().numpy()
+    sd = y[:, -1].std(0).cpu().numpy()
+    assert np.all(np.abs(mean - EXACT_MEAN[1.0]) <= 4 * sd / math.sqrt(2000) + 5e-5)
