@@ -165,14 +165,14 @@ def pai_worker(seed: int, epochs: int, max_dendrites: int) -> dict:
     opt, _ = GPA.pai_tracker.setup_optimizer(model, {"params": model.parameters(), "lr": LR}, sched_args)  # fmt: skip
     gen = torch.Generator().manual_seed(seed)
     step = make_step(d, gen)
-    best, acc, params, n_epochs = float("inf"), float("nan"), 0, 0
-    for n_epochs in range(1, epochs + 1):  # noqa: B007
+    best, acc, params, n_epochs, best_epoch = float("inf"), float("nan"), 0, 0, 0
+    for n_epochs in range(1, epochs + 1):
         model.train()
         step(model, opt)
         model.eval()
         v = val_loss(model, d)
         if v < best:  # test accuracy at the best-validation checkpoint
-            best, acc = v, test_acc(model, d)
+            best, acc, best_epoch = v, test_acc(model, d), n_epochs
             params = int(UPA.count_params(model))
         model, restructured, complete = GPA.pai_tracker.add_validation_score(v, model)
         if complete:
@@ -182,7 +182,11 @@ def pai_worker(seed: int, epochs: int, max_dendrites: int) -> dict:
     from importlib.metadata import version as dist_version
 
     version = dist_version("perforatedai")
-    return {"acc": acc, "params": params, "sets": -1, "epochs": n_epochs, "version": version}
+    final = int(UPA.count_params(model))
+    return {
+        "acc": acc, "params": params, "sets": -1, "epochs": n_epochs, "version": version,
+        "best_epoch": best_epoch, "final_params": final,
+    }  # fmt: skip
 
 
 def run_pai(python: str, seed: int, epochs: int, max_dendrites: int) -> dict:
@@ -268,7 +272,10 @@ def main() -> None:
         pai_note = (
             f"perforatedai {runs[0]['version']} ran in `{pai_python}` (its own torch), "
             "non-interactively, with `set_configuration_confirmed(True)` and graph saving "
-            f"patched out; epochs used per seed: {[r['epochs'] for r in runs]}. The open-source "
+            f"patched out; per seed: epochs used {[r['epochs'] for r in runs]}, best-validation "
+            f"epoch {[r['best_epoch'] for r in runs]}, parameters there "
+            f"{[r['params'] for r in runs]} (`UPA.count_params`) and at the end "
+            f"{[r['final_params'] for r in runs]}. The open-source "
             "package builds dendrites *without* Perforated Backpropagation (gradient-trained), "
             "so it is comparable with our `gd` mode."
         )
