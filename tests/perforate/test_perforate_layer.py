@@ -132,7 +132,7 @@ def test_records_only_with_candidate_and_grad():
 
 
 def test_constructor_errors():
-    with pytest.raises(TypeError, match="nn.Linear"):
+    with pytest.raises(TypeError, match=r"nn\.Linear"):
         DendriticLinear(nn.Conv1d(1, 1, 1))
     with pytest.raises(ValueError, match="bias"):
         DendriticLinear(nn.Linear(2, 2, bias=False))
