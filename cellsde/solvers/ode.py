@@ -277,6 +277,8 @@ def ode(
             network, x0[a:b], params[a:b], times, method=method, rtol=rtol, atol=atol,
             max_step=max_step, frozen=frozen, use_events=events,
         )  # fmt: skip
+    if frozen.any() and not (events and network.events):
+        out[:, :, frozen] = x0[:, None, frozen]  # exactly, not to the solver's round-off
     return out
 
 

@@ -130,19 +130,22 @@ def test_stacked_1000_cells_bdf_equals_per_cell_sample():
     np.testing.assert_allclose(stacked[pick], ref, rtol=1e-6, atol=1e-6 * np.abs(ref).max())
 
 
-def _sawtooth(events):
+def _sawtooth(events, mass_action=True):
+    rate = "k" if mass_action else "k*(1 + 0*X)"  # same law, general (compiled) drift path
     return ReactionNetwork(
         name="sawtooth",
         species=(Species("X", 0.0),),
         parameters=(Parameter("k", 1.0), Parameter("cap", 10.0)),
-        reactions=(Reaction("birth", {}, {"X": 1}, "k", mass_action=True),),
+        reactions=(Reaction("birth", {}, {"X": 1}, rate, mass_action=mass_action),),
         events=events,
         time_units="dimensionless",
     )
 
 
-def test_state_triggered_event_per_cell():
-    net = _sawtooth((Event("reset", "X >= cap", {"X": "0"}),))
+@pytest.mark.parametrize("mass_action", [True, False])
+def test_state_triggered_event_per_cell(mass_action):
+    net = _sawtooth((Event("reset", "X >= cap", {"X": "0"}),), mass_action)
+    assert MassAction.applies(net) == mass_action
     k = np.array([1.0, 1.7, 3.3])
     p = net.kinetics.parameter_vector({"k": k}, 3)
     t = np.linspace(0, 25, 101)
@@ -210,3 +213,21 @@ def test_validation_errors():
         ode(net, x0=x0, params=p, times=[0, 2, 1])
     with pytest.raises(ValueError, match="hold names unknown"):
         ode(net, x0=x0, params=p, times=[0, 1], hold=("nope",))
+
+
+@pytest.mark.slow
+def test_steady_state_matches_guo2024_phase1_helper():
+    # independent implementation in models_bio (the NF-kB engineer's phase-1 rule)
+    steady = pytest.importorskip("models_bio.nfkb_steady")
+    import models_bio
+
+    net = models_bio.get("guo2024", ligand="TNF", dose=10)
+    theta, names, _ = sample_theta(net, n_cells=6, seed=1)
+    p = net.kinetics.parameter_vector({q: theta[:, j] for j, q in enumerate(names)}, 6)
+    x0 = net.kinetics.initial_state(p)
+    ref = np.asarray(steady.phase1_steady_state(net, p, x0=x0))
+    x0[:, net.species_names.index("TNF")] = 0.0
+    ours = steady_state(net, x0=x0, params=p, hold=("TNF",), rtol=1e-8, atol=1e-12)
+    big = np.abs(ref) > 1e-6
+    np.testing.assert_allclose(ours[big], ref[big], rtol=1e-6)
+    assert np.all(ours[:, net.species_names.index("TNF")] == 0.0)
