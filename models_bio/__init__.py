@@ -8,6 +8,10 @@ from models_bio.expressions import Expression, ExpressionError
 from models_bio.heterogeneity import Distribution, Grid, LogitNormal, LogNormal, LogUniform, Uniform
 from models_bio.kinetics import Kinetics
 from models_bio.network import Event, Parameter, Reaction, ReactionNetwork, Species
+from models_bio.nfkb_guo2024 import dose_to_uM, guo2024
+from models_bio.nfkb_krishna import krishna2006
+from models_bio.nfkb_noise import guo2024_basal_state, guo2024_sde
+from models_bio.nfkb_steady import phase1_steady_state
 from models_bio.registry import available, get
 from models_bio.sbml import read_sbml
 from models_bio.sde import SDEModel, SDEProtocol
@@ -31,7 +35,13 @@ __all__ = [
     "Uniform",
     "available",
     "damped_oscillator",
+    "dose_to_uM",
     "get",
+    "guo2024",
+    "guo2024_basal_state",
+    "guo2024_sde",
+    "krishna2006",
+    "phase1_steady_state",
     "read_sbml",
     "vilar2002",
 ]
