@@ -8,7 +8,7 @@ Public names::
 
     trajectory_fan(data, *, species, model, quantiles, n_samples, group, ax, seed)
     marginals(data, *, species, times, model, group, bins, ax)
-    w2_over_time(tables, *, labels, data, species, floor, log, ax)   (+ sampling_floor)
+    w2_over_time(tables, *, labels, data, species, floor, log, ax)
     theta_recovery(true, estimated, *, std, param, units, ax)
     theta_heatmap(values, *, x_param, y_param, theta, label, log, mark, ax)
     pareto(parameters, w2, *, labels, kinds, w2_units, ax)            (+ pareto_front)
@@ -22,7 +22,7 @@ from cellsde.plotting.recovery import theta_heatmap, theta_recovery
 from cellsde.plotting.save import save_figure
 from cellsde.plotting.style import LINESTYLES, OKABE_ITO, PALETTE, cellsde_style
 from cellsde.plotting.trajectories import trajectory_fan
-from cellsde.plotting.w2 import sampling_floor, w2_over_time
+from cellsde.plotting.w2 import w2_over_time
 
 __all__ = [
     "LINESTYLES",
@@ -32,7 +32,6 @@ __all__ = [
     "marginals",
     "pareto",
     "pareto_front",
-    "sampling_floor",
     "save_figure",
     "theta_heatmap",
     "theta_recovery",

@@ -152,8 +152,8 @@ def trajectory_fan(
         ax.set_xlabel(time_label(D.time_units(data)))
         ax.set_ylabel(with_units(name, D.species_units(data, name)))
         title = name if group is None else f"{name}, group {group}"
-        ax.set_title(f"{title} ({', '.join(counts)}; thin lines: {n_samples} sample cells each)",
-                     loc="left")  # fmt: skip
+        samples = f"; thin lines: {n_samples} sample cells each" if n_samples else ""
+        ax.set_title(f"{title} ({', '.join(counts)}{samples})", loc="left")
         # legend below the axes, one column per population: never covers the curves
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=len(populations),
                   borderaxespad=0.0)  # fmt: skip

@@ -12,46 +12,22 @@ from cellsde.errors import CellsdeError
 from cellsde.plotting import _data as D
 from cellsde.plotting.style import cellsde_style, figure_axes, role_style, time_label, with_units
 
+W2_VAR = "w2"  # the (group, time) table in cellsde.evaluation results
 
-def sampling_floor(data: xr.Dataset, *, species: list[str] | None = None, seed: int = 0):
-    """Per-time squared W2 between two random halves of the data's cells (within each group).
 
-    Two finite samples of one distribution are not at W2 = 0; this is the level below which no
-    model can be told apart from the data. Halves hold n/2 cells each, so the floor is somewhat
-    higher than for two samples of n cells (about 2x for the 1/n bias of W2²).
+def _auto_floor(data: xr.Dataset, species: list[str] | None, seed: int) -> xr.DataArray:
+    """The split-halves floor of :func:`cellsde.evaluation.sampling_floor`, (group, time)."""
+    from cellsde.evaluation import sampling_floor
 
-    Parameters
-    ----------
-    data : xarray.Dataset
-        ``x`` (cell, time, species), optional ``group`` coordinate.
-    species : list of str, optional
-        Species compared (default: all).
-    seed : int
-        Chooses the split.
-
-    Returns
-    -------
-    xarray.DataArray, dims (group, time)
-        Squared W2 in squared species units.
-    """
-    from cellsde.losses import w2_per_time
-
-    x = D.check_dataset(data, "data")
-    rng = np.random.default_rng(seed)
-    labels = x[S.GROUP].values if S.GROUP in x.coords else np.zeros(x.sizes[S.CELL], dtype=int)
-    first = np.zeros(labels.shape, dtype=bool)
-    for g in dict.fromkeys(labels.tolist()):
-        idx = np.flatnonzero(labels == g)
-        if idx.size < 2:
-            raise CellsdeError(f"group {g!r} has {idx.size} cell; the sampling floor needs >= 2")
-        first[rng.permutation(idx)[: idx.size // 2]] = True
-    a = data.isel({S.CELL: np.flatnonzero(first)})
-    b = data.isel({S.CELL: np.flatnonzero(~first)})
-    return w2_per_time(a, b, species=species)
+    D.check_dataset(data, "data")
+    observed = None if species is None else tuple(species)
+    return sampling_floor(data, seed=seed, observed=observed)[W2_VAR]
 
 
 def _as_curve(item, data, species, name: str) -> xr.DataArray:
-    """A (time,) curve: a (group, time) / (time,) table reduced over groups, or a Dataset vs data."""
+    """A (time,) curve from a table, an evaluation Dataset, or simulated cells vs ``data``."""
+    if isinstance(item, xr.Dataset) and S.X not in item and W2_VAR in item:
+        item = item[W2_VAR]  # cellsde.evaluation.evaluate / sampling_floor output
     if isinstance(item, xr.Dataset):
         if data is None:
             raise CellsdeError(
@@ -69,7 +45,7 @@ def _as_curve(item, data, species, name: str) -> xr.DataArray:
     if S.TIME not in item.dims:
         raise CellsdeError(f"{name} has no {S.TIME!r} dim; it has {item.dims}")
     extra = [d for d in item.dims if d != S.TIME]
-    curve = item.mean(extra, skipna=True) if extra else item  # mean over groups
+    curve = item.mean(extra, skipna=True, keep_attrs=True) if extra else item  # mean over groups
     if curve.size == 0 or not np.isfinite(curve.values).any():
         raise CellsdeError(f"{name} has no finite W2 value to plot")
     return curve
@@ -96,18 +72,22 @@ def w2_over_time(
     Parameters
     ----------
     tables : DataArray, Dataset, or a sequence / mapping of them
-        Per-time tables from :func:`cellsde.losses.w2_per_time` (dims (group, time) or
-        (time,)), or simulated Datasets, which are compared with ``data``. A mapping's keys are
-        the labels.
+        Per-time tables: DataArrays from :func:`cellsde.losses.w2_per_time` (dims
+        (group, time) or (time,)), result Datasets of :func:`cellsde.evaluation.evaluate`
+        (their ``w2``), or simulated Datasets (with ``x``), which are compared with ``data``.
+        A mapping's keys are the labels.
     labels : sequence of str, optional
         Legend names in the order of ``tables`` (default "model", "baseline 1", ...).
     data : xarray.Dataset, optional
         Observed data: needed for Dataset entries and for ``floor="auto"``; gives the units.
     species : list of str, optional
         Species compared for Dataset entries and the floor (default: all of ``data``).
-    floor : "auto", None, float or DataArray
-        ``"auto"``: :func:`sampling_floor` of ``data`` when given; None: no floor; a number or
-        a (group, time) / (time,) table: drawn as given.
+    floor : "auto", None, float, DataArray or Dataset
+        ``"auto"``: the split-halves floor of ``data`` when given
+        (:func:`cellsde.evaluation.sampling_floor` of the data alone: two random halves of
+        each group compared, i.e. the floor for N/2 cells, a slight overestimate); None: no
+        floor; a number, a (group, time) / (time,) table or a ``sampling_floor`` result:
+        drawn as given.
     log : bool, default False
         Logarithmic y axis.
     ax : matplotlib.axes.Axes, optional
@@ -136,19 +116,27 @@ def w2_over_time(
         raise ValueError(f"{len(labels)} labels for {len(items)} tables")
     curves = [_as_curve(it, data, species, lab) for it, lab in zip(items, labels)]
     t_units = curves[0][S.TIME].attrs.get(S.ATTR_UNITS)
-    units = None
+    units = curves[0].attrs.get(S.ATTR_UNITS)  # e.g. "squared species units" from evaluate
+    units = None if units is None else str(units)
+    squared = units is not None
     if data is not None:
         x = D.check_dataset(data, "data")
         t_units = D.time_units(data)
         names = species or D.species_names(x)
         found = {D.species_units(data, s) for s in names}
         units = found.pop() if len(found) == 1 else None
+        squared = False
     if isinstance(floor, str):
         if floor != "auto":
             raise ValueError(f"floor must be 'auto', None, a number or a table; got {floor!r}")
-        floor = None if data is None else sampling_floor(data, species=species, seed=seed)
+        floor = None if data is None else _auto_floor(data, species, seed)
+        floor_label = "sampling floor (two halves of the data)"
+    else:
+        floor_label = "sampling floor"
+    if isinstance(floor, xr.Dataset):
+        floor = _as_curve(floor, None, None, "floor")
     with cellsde_style():
-        fig, ax = figure_axes(ax, figsize=(5.6, 3.4))
+        fig, ax = figure_axes(ax, figsize=(5.6, 3.8))
         for k, (curve, lab) in enumerate(zip(curves, labels)):
             style = role_style("model") if k == 0 else role_style("baselines", k - 1)
             ok = np.isfinite(curve.values)
@@ -164,17 +152,21 @@ def w2_over_time(
                 ok = np.isfinite(fc.values)
                 ft = np.asarray(fc[S.TIME].values, dtype=np.float64)
                 ax.plot(ft[ok], fc.values[ok], color=fstyle["color"], ls=fstyle["linestyle"],
-                        lw=1.4, label="sampling floor (data vs data)")  # fmt: skip
+                        lw=1.4, label=floor_label)  # fmt: skip
             else:
                 ax.axhline(float(floor), color=fstyle["color"], ls=fstyle["linestyle"], lw=1.4,
-                           label="sampling floor")  # fmt: skip
+                           label=floor_label)  # fmt: skip
         if log:
             ax.set_yscale("log")
         else:
             ax.set_ylim(bottom=0)
-        sq = None if not units else (f"{units}²" if units.isalpha() else f"({units})²")
+        if squared or not units:
+            sq = units
+        else:
+            sq = f"{units}²" if units.isalpha() else f"({units})²"
         ax.set_xlabel(time_label(t_units))
         ax.set_ylabel(with_units("W2² per time", sq or "concentration²"))
         ax.set_title("distance to the data over time (mean over groups)", loc="left")
-        ax.legend(loc="best")
+        # below the axes: the curves can rise anywhere, the legend must not cover them
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncols=2, borderaxespad=0.0)
     return fig

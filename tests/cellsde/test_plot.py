@@ -119,6 +119,11 @@ def test_w2_over_time_tables_floor_and_units(data, model):
     assert w2_over_time([model], data=data, labels=["m"], floor=None, ax=fig.add_subplot()) is fig
     ax = axes_of(w2_over_time(tables["LSTM"].mean("group"), floor=0.1, log=True))
     assert ax.get_yscale() == "log" and "concentration²" in ax.get_ylabel()
+    # result Datasets of cellsde.evaluation (variable w2) as tables and as the floor
+    table = tables["LSTM"].assign_attrs(units="squared species units")
+    ax = axes_of(w2_over_time(xr.Dataset({"w2": table}), floor=xr.Dataset({"w2": 0.5 * table})))
+    assert ax.get_ylabel() == "W2² per time (squared species units)"
+    assert [ln.get_label() for ln in ax.get_lines()][1] == "sampling floor"
 
 
 def test_theta_recovery_identity_and_units():
