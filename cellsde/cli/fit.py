@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from cellsde.datasets import open_dataset
+    from cellsde.datasets.io import write_table
     from cellsde.datasets.schema import GROUP, PARAM, SPECIES, THETA
     from cellsde.fit import fit
     from cellsde.fit_config import FitConfig, preset, preset_model_options
@@ -110,25 +111,10 @@ def run(args: argparse.Namespace) -> int:
     }
     save_model(result.model, args.out, metadata=meta)
     if args.history:
-        _write_history(result.history.assign_attrs(config=config.to_json()), args.history)
+        write_table(result.history.assign_attrs(config=config.to_json()), args.history)
     last = result.history["train_loss"].values[-1]
     print(
         f"wrote {args.out} (epochs run: {result.history.sizes['epoch']}, final train tW2 {last:.6g})",
         file=sys.stdout,
     )
     return 0
-
-
-def _write_history(history: Any, path: str) -> None:
-    """Write the per-epoch history as netCDF, atomically (temporary name, then rename)."""
-    import os
-    import tempfile
-
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-    os.close(fd)
-    try:
-        history.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)

@@ -75,12 +75,7 @@ def save_dataset(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     tmp = parent / f".{path.name}.tmp-{uuid.uuid4().hex[:12]}"
     try:
         if fmt == "netcdf":
-            if path.is_dir():
-                raise IsADirectoryError(f"{str(path)!r} is a directory; cannot write a file there")
-            ds.to_netcdf(tmp, engine="h5netcdf")
-            with open(tmp, "rb") as fh:  # data on disk before the name points at them
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
+            _write_netcdf(ds, tmp, path)
         else:
             if path.exists() and not _is_zarr_store(path):
                 raise FileExistsError(
@@ -92,6 +87,36 @@ def save_dataset(ds: xr.Dataset, path: str | os.PathLike) -> Path:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
         elif tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def _write_netcdf(ds: xr.Dataset, tmp: Path, path: Path) -> None:
+    if path.is_dir():
+        raise IsADirectoryError(f"{str(path)!r} is a directory; cannot write a file there")
+    ds.to_netcdf(tmp, engine="h5netcdf")
+    with open(tmp, "rb") as fh:  # data on disk before the name points at them
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def write_table(ds: xr.Dataset, path: str | os.PathLike) -> Path:
+    """Write a result table (fit history, inference or evaluation result) to netCDF atomically.
+
+    Unlike :func:`save_dataset` it does not require the trajectory schema (``x``), only a
+    ``.nc``/``.h5`` path in an existing directory.
+    """
+    path = Path(path)
+    if _format(path) != "netcdf":
+        raise ValueError(f"result tables are written as netCDF; use a .nc path, not {path.name!r}")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise FileNotFoundError(f"directory {str(parent)!r} does not exist; create it first")
+    tmp = parent / f".{path.name}.tmp-{uuid.uuid4().hex[:12]}"
+    try:
+        _write_netcdf(ds, tmp, path)
+    finally:
+        if tmp.exists():
             tmp.unlink()
     return path
 

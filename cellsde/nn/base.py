@@ -19,6 +19,11 @@ class PopulationModel(nn.Module):
 
     config: object
 
+    def __init__(self) -> None:
+        super().__init__()
+        # Free-form JSON-able facts about how the model was made (fit options, data file...).
+        self.metadata: dict = {}
+
     @property
     def species(self) -> tuple[str, ...]:
         return tuple(self.config.species)  # type: ignore[attr-defined]

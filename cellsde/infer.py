@@ -1,0 +1,268 @@
+"""Heterogeneity inference: estimate each population's parameters theta from its trajectories.
+
+``infer(model, data, method="w2" | "amortized")`` returns a Dataset with ``theta(group, param)``,
+its bootstrap uncertainty, the achieved tW2 per group and a flag for estimates outside the
+parameter range the model was trained on.
+
+Uncertainty (both methods): the group's cells are resampled with replacement
+``n_bootstrap`` times and theta re-estimated on each resample; ``theta_std`` is the standard
+deviation and ``theta_q05``/``theta_q95`` the 5 % and 95 % quantiles of those estimates. It
+measures the sampling variability of the group, not model error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import replace
+
+import numpy as np
+import torch
+import xarray as xr
+
+from cellsde._version import __version__
+from cellsde.datasets.schema import CELL, GROUP, PARAM, SPECIES, TIME, X
+from cellsde.errors import CellsdeError
+from cellsde.inference.amortized import Amortizer
+from cellsde.inference.amortized_train import train_amortizer
+from cellsde.inference.bootstrap import resample_cells
+from cellsde.inference.groups import assign_groups
+from cellsde.inference.w2_search import minimise_tw2, objective
+from cellsde.nn.base import PopulationModel
+from cellsde.nn.training_data import GroupedData, group_tensors
+
+METHODS = ("w2", "amortized")
+
+
+def _bounds(
+    model: PopulationModel, bounds: Mapping[str, tuple[float, float]] | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    names = model.param_names
+    if not names:
+        raise CellsdeError("the model has no parameters to infer")
+    if bounds is not None:
+        missing = [p for p in names if p not in bounds]
+        if missing:
+            raise CellsdeError(
+                f"bounds lack parameters {missing}; give (lo, hi) for each of {list(names)}"
+            )
+        lo = torch.tensor([float(bounds[p][0]) for p in names])
+        hi = torch.tensor([float(bounds[p][1]) for p in names])
+    else:
+        rng = model.theta_range()
+        if rng is None:
+            raise CellsdeError(
+                "the model does not know its training range of theta; pass bounds={name: (lo, hi)}"
+            )
+        lo, hi = rng
+    if bool((hi < lo).any()) or not bool(torch.isfinite(lo).all() & torch.isfinite(hi).all()):
+        raise CellsdeError(f"invalid bounds lo={lo.tolist()} hi={hi.tolist()}")
+    return lo.float(), hi.float()
+
+
+def _starts(lo: torch.Tensor, hi: torch.Tensor, n: int) -> torch.Tensor:
+    """``n`` starting points spread over the box (a scrambled Halton-like lattice)."""
+    p = lo.shape[0]
+    primes = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29)
+    pts = torch.empty(n, p)
+    for j in range(p):
+        base = primes[j % len(primes)]
+        for i in range(n):
+            f, r, k = 1.0, 0.0, i + 1
+            while k > 0:
+                f /= base
+                r += f * (k % base)
+                k //= base
+            pts[i, j] = r
+    return lo + (hi - lo) * pts
+
+
+def infer(
+    model: PopulationModel,
+    data: xr.Dataset,
+    *,
+    method: str = "w2",
+    group_size: int | None = None,
+    seed: int = 0,
+    bounds: Mapping[str, tuple[float, float]] | None = None,
+    observables: Mapping[str, Mapping[str, float]] | None = None,
+    initial_state: np.ndarray | None = None,
+    n_paths: int | None = None,
+    dt: float | None = None,
+    n_starts: int = 4,
+    iterations: int = 120,
+    n_bootstrap: int = 20,
+    amortizer: Amortizer | None = None,
+) -> xr.Dataset:
+    """Estimate theta for every group of cells in ``data``.
+
+    Parameters
+    ----------
+    model : PopulationModel
+        A fitted END-nSDE (or any model drawing paths given theta).
+    data : xarray.Dataset
+        ``x`` (cell, time, species); ``group`` says which cells share theta (absent: one
+        group), unless ``group_size`` cuts the cells into consecutive groups of K.
+    method : {"w2", "amortized"}
+        ``"w2"``: minimise tW2 over theta (gradient through the SDE, common random numbers,
+        ``n_starts`` starts). ``"amortized"``: the attention-pooling network (``amortizer``,
+        or one trained now on simulations of ``model``).
+    group_size : int, optional
+        K cells per group; leftover cells are reported with group -1.
+    seed : int
+        Seeds the simulations, the bootstrap and the amortizer training.
+    bounds : mapping of str to (float, float), optional
+        Parameter range; default the model's training range.
+    observables : mapping, optional
+        How observed data species are formed from model species (see
+        :func:`cellsde.nn.training_data.group_tensors`).
+    initial_state : numpy.ndarray, shape (species,) or (n, species), optional
+        Initial states when the data do not measure every model species.
+    n_paths : int, optional
+        Simulated paths per group (default: max(64, cells per group)).
+    dt : float, optional
+        Euler–Maruyama step (default: the fit's ``dt`` if recorded, else 1/20 of the first
+        observation interval).
+    n_starts, iterations, n_bootstrap : int
+        Search settings (``n_bootstrap=0`` disables the uncertainty).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``theta``, ``theta_std``, ``theta_q05``, ``theta_q95`` (group, param);
+        ``out_of_range`` (group, param) bool; ``tw2`` (group) with an independent stream;
+        ``n_cells`` (group); ``cell_group`` (cell): each input cell's group, -1 if unused.
+    """
+    if method not in METHODS:
+        raise CellsdeError(f"unknown inference method {method!r}; use one of {METHODS}")
+    if not isinstance(model, PopulationModel):
+        raise TypeError(
+            f"infer expects a fitted END-nSDE (PopulationModel), got {type(model).__name__}"
+        )
+    if X not in data:
+        raise CellsdeError(f"the data have no variable {X!r}")
+    lo, hi = _bounds(model, bounds)
+    grouped, assignment = assign_groups(
+        data, group_size=group_size, min_cells=2 if n_bootstrap else 1
+    )
+    data_species = [str(s) for s in data[SPECIES].values]
+    observables = dict(observables or {})
+    observed = tuple(s for s in data_species if s in model.species or s in observables)
+    if not observed:
+        raise CellsdeError(
+            f"none of the data's species {data_species} is a model species {list(model.species)} "
+            "or a declared observable"
+        )
+    gd = group_tensors(grouped.drop_vars("theta", errors="ignore"), species=model.species, params=(),
+                       observed=observed, observables=observables, initial_state=initial_state)  # fmt: skip
+    g = gd.obs.shape[0]
+    gd = replace(gd, theta=torch.zeros(g, lo.shape[0]))
+    n_cells = gd.mask.any(-1).sum(-1)
+    n_paths = int(n_paths or max(64, int(n_cells.max())))
+    dt = float(dt or _default_dt(model, gd.times))
+    gen = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        if method == "w2":
+            theta, boot = _infer_w2(model, gd, lo, hi, n_paths=n_paths, dt=dt, seed=seed, n_starts=n_starts,
+                                    iterations=iterations, n_bootstrap=n_bootstrap, gen=gen)  # fmt: skip
+        else:
+            net = amortizer or train_amortizer(
+                model, x0=gd.x0[0, : int(gd.n0[0])], lo=lo, hi=hi, times=gd.times, observed=observed,
+                readout=gd.readout, dt=dt, seed=seed,
+            )  # fmt: skip
+            theta, boot = _infer_amortized(net, gd, n_bootstrap=n_bootstrap, gen=gen)
+        with torch.no_grad():
+            tw2 = objective(
+                model, replace(gd, theta=theta), theta, n_paths=n_paths, dt=dt, seed=seed + 7919
+            )
+    return _result(data, grouped, assignment, theta, boot, tw2, n_cells, lo, hi, model,
+                   attrs={"method": method, "seed": seed, "group_size": group_size or -1, "n_paths": n_paths,
+                          "dt": dt, "n_starts": n_starts, "iterations": iterations, "n_bootstrap": n_bootstrap})  # fmt: skip
+
+
+def _default_dt(model: PopulationModel, times: torch.Tensor) -> float:
+    fit_cfg = json.loads(model.metadata.get("fit_config", "{}"))
+    if "dt" in fit_cfg:
+        return float(fit_cfg["dt"])
+    return float(times[1] - times[0]) / 20
+
+
+def _infer_w2(
+    model, gd: GroupedData, lo, hi, *, n_paths, dt, seed, n_starts, iterations, n_bootstrap, gen
+):
+    starts = _starts(lo, hi, n_starts)
+    theta, _ = minimise_tw2(model, gd, lo=lo, hi=hi, starts=starts, n_paths=n_paths, dt=dt, seed=seed,
+                            iterations=iterations)  # fmt: skip
+    if not n_bootstrap:
+        return theta, None
+    boot_data = resample_cells(gd, n_boot=n_bootstrap, generator=gen)
+    warm = theta.repeat_interleave(n_bootstrap, 0)[:, None, :]  # (group*boot, 1, param)
+    boot, _ = minimise_tw2(model, boot_data, lo=lo, hi=hi, starts=warm, n_paths=n_paths, dt=dt,
+                           seed=seed + 1, iterations=max(20, iterations // 3))  # fmt: skip
+    return theta, boot.view(gd.obs.shape[0], n_bootstrap, -1)
+
+
+def _amortizer_inputs(net: Amortizer, gd: GroupedData) -> tuple[torch.Tensor, torch.Tensor]:
+    times = tuple(gd.times.tolist())
+    if len(times) != len(net.config.times) or not np.allclose(
+        times, net.config.times, rtol=1e-6, atol=1e-9
+    ):
+        raise CellsdeError(
+            f"the amortizer was trained on times {list(net.config.times)[:5]}... but the data have "
+            f"{list(times)[:5]}...; resample the data or train a new amortizer"
+        )
+    ref = net.reference.view(len(times), -1)  # (time, observed)
+    y = torch.where(gd.mask[..., None], gd.obs, ref)  # fill unobserved entries with the reference
+    return y, gd.mask.any(-1)
+
+
+def _infer_amortized(net: Amortizer, gd: GroupedData, *, n_bootstrap: int, gen: torch.Generator):
+    with torch.no_grad():
+        y, members = _amortizer_inputs(net, gd)
+        theta = net(y, members)
+        if not n_bootstrap:
+            return theta, None
+        bd = resample_cells(gd, n_boot=n_bootstrap, generator=gen)
+        yb, mb = _amortizer_inputs(net, bd)
+        boot = net(yb, mb).view(gd.obs.shape[0], n_bootstrap, -1)
+    return theta, boot
+
+
+def _result(
+    data, grouped, assignment, theta, boot, tw2, n_cells, lo, hi, model, *, attrs
+) -> xr.Dataset:
+    params = list(model.param_names)
+    th = theta.detach().cpu().numpy().astype(float)
+    if boot is not None:
+        b = boot.detach().cpu().numpy().astype(float)
+        std, q05, q95 = b.std(1, ddof=1), np.quantile(b, 0.05, axis=1), np.quantile(b, 0.95, axis=1)
+    else:
+        std = q05 = q95 = np.full_like(th, math.nan)
+    lo_n, hi_n = lo.numpy().astype(float), hi.numpy().astype(float)
+    out = (th < lo_n) | (th > hi_n)
+    gp = ("group", PARAM)
+    ds = xr.Dataset(
+        {
+            "theta": (gp, th), "theta_std": (gp, std), "theta_q05": (gp, q05), "theta_q95": (gp, q95),
+            "out_of_range": (gp, out),
+            "tw2": ("group", tw2.detach().cpu().numpy().astype(float)),
+            "n_cells": ("group", n_cells.cpu().numpy().astype(int)),
+            "cell_group": (CELL, assignment),
+            "train_lo": (PARAM, lo_n), "train_hi": (PARAM, hi_n),
+        },
+        coords={"group": np.arange(th.shape[0]), PARAM: params},
+    )  # fmt: skip
+    if GROUP in data.coords:
+        first = [np.flatnonzero(assignment == gi)[0] for gi in range(th.shape[0])]
+        ds = ds.assign_coords(source_group=("group", np.asarray(data[GROUP].values)[first]))
+    units = data[TIME].attrs.get("units", "")
+    ds.attrs.update({"cellsde_version": __version__, "time_units": units, "config": json.dumps(attrs),
+                     "method": attrs["method"], "seed": attrs["seed"],
+                     "uncertainty": "bootstrap over the group's cells (std and 5-95 % quantiles)"})  # fmt: skip
+    ds["tw2"].attrs["description"] = (
+        "sum over t > t0 of squared W2 at the estimate (independent noise)"
+    )
+    ds["out_of_range"].attrs["description"] = "estimate outside the model's training range of theta"
+    return ds

@@ -1,0 +1,151 @@
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import models_bio as mb
+from cellsde.errors import CellsdeError, ModelMismatchError
+from cellsde.infer import infer
+from cellsde.inference.amortized import load_amortizer, save_amortizer
+from cellsde.inference.amortized_train import train_amortizer
+from cellsde.inference.groups import assign_groups
+from cellsde.nn.mechanistic import MechanisticSDE
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "nn"))
+from helpers_nn import damped_dataset
+
+FAST = dict(n_starts=2, iterations=25, n_bootstrap=4, dt=0.05, n_paths=120)
+
+
+@pytest.fixture(scope="module")
+def truth():
+    return MechanisticSDE(mb.damped_oscillator(k1=0.3, k2=0.1))
+
+
+@pytest.fixture(scope="module")
+def data():
+    return damped_dataset(n_per_group=40, grid=(-0.8, 0.8), seed=4, n_times=11)
+
+
+def test_assign_groups_chunks_and_reports_leftovers(data):
+    out, assignment = assign_groups(data, group_size=15)
+    # 4 groups of 40 cells -> 2 chunks of 15 each, 10 cells left over per group
+    assert out.sizes["cell"] == 4 * 30 and assignment.max() == 7
+    assert (assignment == -1).sum() == 4 * 10
+    with pytest.raises(CellsdeError, match="larger than the 40 cells"):
+        assign_groups(data, group_size=41)
+    with pytest.raises(CellsdeError, match="needs at least 2"):
+        assign_groups(data.isel(cell=[0, 40, 41]), group_size=None)
+
+
+def test_w2_inference_tells_noisy_from_quiet_groups(truth):
+    data = damped_dataset(n_per_group=60, grid=(-0.8, 0.8), seed=4, n_times=11).isel(
+        cell=np.r_[0:60, 180:240]
+    )  # groups (-0.8, -0.8) and (0.8, 0.8)
+    res = infer(truth, data.drop_vars("theta"), method="w2", seed=1, **FAST)
+    th, sd = res["theta"].values, res["theta_std"].values
+    assert th.shape == (2, 2)
+    assert np.all(th[1] > th[0])  # the noisier group gets the larger omega, in both coordinates
+    true = data["theta"].values[::60]
+    assert np.all(np.abs(th - true) <= 3 * sd + 0.15)
+    assert np.all(sd > 0) and np.all(np.isfinite(res["tw2"].values))
+    assert res["cell_group"].shape == (data.sizes["cell"],)
+    inside = (th >= -1) & (th <= 1)
+    assert np.array_equal(res["out_of_range"].values, ~inside)  # flagged exactly when outside
+    assert set(res.attrs) >= {"method", "seed", "config", "uncertainty"}
+
+
+def test_estimates_outside_training_range_are_flagged_not_clipped(truth, data):
+    res = infer(
+        truth,
+        data.drop_vars("theta"),
+        method="w2",
+        seed=1,
+        bounds={"omega1": (-1, -0.9), "omega2": (-1, -0.9)},
+        **FAST,
+    )
+    th = res["theta"].values
+    assert res["out_of_range"].values[th > -0.9].all()
+    assert (th > -0.9).any()  # the search may leave the training box
+
+
+def test_amortized_round_trip_and_reuse(truth, data, tmp_path):
+    lo, hi = truth.theta_range()
+    x0 = torch.tensor([[0.0, 1.0]])
+    times = torch.tensor(data["time"].values, dtype=torch.float32)
+    net = train_amortizer(truth, x0=x0, lo=lo.float(), hi=hi.float(), times=times, observed=("x1", "x2"),
+                          readout=torch.eye(2), k_max=16, n_sets=64, epochs=60, dt=0.05, seed=0)  # fmt: skip
+    path = save_amortizer(net, tmp_path / "amortizer.pt")
+    again = load_amortizer(path)
+    r1 = infer(
+        truth,
+        data.drop_vars("theta"),
+        method="amortized",
+        amortizer=net,
+        seed=0,
+        n_bootstrap=3,
+        dt=0.05,
+    )
+    r2 = infer(
+        truth,
+        data.drop_vars("theta"),
+        method="amortized",
+        amortizer=again,
+        seed=0,
+        n_bootstrap=3,
+        dt=0.05,
+    )
+    np.testing.assert_allclose(r1["theta"].values, r2["theta"].values, rtol=1e-6)
+    # the estimate does not depend on the order of the cells
+    perm = data.isel(cell=np.r_[np.arange(40)[::-1], np.arange(40, 160)])
+    r3 = infer(
+        truth,
+        perm.drop_vars("theta"),
+        method="amortized",
+        amortizer=net,
+        seed=0,
+        n_bootstrap=0,
+        dt=0.05,
+    )
+    np.testing.assert_allclose(r1["theta"].values, r3["theta"].values, rtol=1e-5, atol=1e-6)
+
+
+def test_bad_inputs(truth, data):
+    with pytest.raises(CellsdeError, match="unknown inference method"):
+        infer(truth, data, method="mcmc")
+    other = data.assign_coords(species=["a", "b"])
+    with pytest.raises(CellsdeError, match="none of the data's species"):
+        infer(truth, other, **FAST)
+    with pytest.raises(CellsdeError, match="larger than"):
+        infer(truth, data, group_size=500, **FAST)
+    with pytest.raises(TypeError, match="PopulationModel"):
+        infer(torch.nn.Linear(2, 2), data)
+    with pytest.raises(CellsdeError, match="bounds lack"):
+        infer(truth, data, bounds={"omega1": (0, 1)}, **FAST)
+    with pytest.raises(ModelMismatchError, match="initial_state"):
+        infer(truth, data, initial_state=np.ones(3), **FAST)
+
+
+@pytest.mark.slow
+def test_coverage_of_the_stated_uncertainty(truth):
+    # Identifiable theta (damped oscillator, true model): the 5-95 % bootstrap band widened to
+    # +-2 sd covers the true theta in >= 90 % of held-out groups.
+    grid = (-0.75, -0.25, 0.25, 0.75)
+    ds = damped_dataset(n_per_group=50, grid=grid, seed=21, n_times=11)
+    res = infer(
+        truth,
+        ds.drop_vars("theta"),
+        method="w2",
+        seed=3,
+        n_starts=3,
+        iterations=60,
+        n_bootstrap=12,
+        dt=0.05,
+        n_paths=64,
+    )
+    true = ds["theta"].values[::50]
+    est, sd = res["theta"].values, res["theta_std"].values
+    covered = np.all(np.abs(est - true) <= 2 * sd + 1e-9, axis=1)
+    assert covered.mean() >= 0.9, (est, true, sd)
