@@ -17,7 +17,16 @@ from cellsde._version import __version__
 from cellsde.errors import CellsdeError
 
 # Modules that provide verbs, in the order `cellsde --help` lists them.
-VERB_MODULES = ("import_csv", "info", "fit", "evaluate", "simulate", "models", "figures")
+VERB_MODULES = (
+    "models",
+    "simulate",
+    "import_csv",
+    "info",
+    "fit",
+    "evaluate",
+    "infer",
+    "figures",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
