@@ -104,7 +104,7 @@ def cle(
     if progress:
         from tqdm.auto import tqdm
 
-        intervals = tqdm(intervals, desc="cle", unit="interval")
+        intervals = tqdm(intervals, desc="cle", unit="interval", disable=None)
     with torch.no_grad():
         for k in intervals:
             h = (times[k + 1] - times[k]) / steps[k]

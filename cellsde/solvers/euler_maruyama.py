@@ -113,7 +113,7 @@ def euler_maruyama(
     if progress:
         from tqdm.auto import tqdm
 
-        intervals = tqdm(intervals, desc="euler-maruyama", unit="interval")
+        intervals = tqdm(intervals, desc="euler-maruyama", unit="interval", disable=None)
     out = [x]
     with torch.set_grad_enabled(grad):
         for k in intervals:

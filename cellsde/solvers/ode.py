@@ -270,7 +270,7 @@ def ode(
     if progress:
         from tqdm.auto import tqdm
 
-        starts = tqdm(starts, desc=f"ode ({method})", unit="batch")
+        starts = tqdm(starts, desc=f"ode ({method})", unit="batch", disable=None)
     for a in starts:
         b = min(a + batch_size, n)
         out[a:b] = _integrate_batch(
