@@ -88,10 +88,14 @@ def test_two_phase_stimulus_protocol():
 
 def test_stochastic_dispatch():
     pytest.importorskip("cellsde.solvers.ssa")
+    pytest.importorskip("cellsde.solvers.tau_leap")
     ds = simulate(_stimulated(), times=[0.0, 1.0, 2.0], n_cells=3, method="ssa", seed=4)
     assert ds.attrs[S.ATTR_METHOD] == "ssa" and ds[S.X].shape == (3, 3, 3)
     x = ds[S.X].values
     np.testing.assert_array_equal(x, np.round(x))
+    tau = simulate(_stimulated(), times=[0.0, 1.0], n_cells=3, method="tau", seed=4)
+    assert tau.attrs[S.ATTR_METHOD] == "tau"
+    np.testing.assert_array_equal(tau[S.X].values, np.round(tau[S.X].values))
     cle = simulate(_stimulated(), times=[0.0, 1.0], n_cells=3, method="cle", seed=4, dt=0.01)
     assert cle.attrs[S.ATTR_METHOD] == "cle" and json.loads(cle.attrs[S.ATTR_CONFIG])["dt"] == 0.01
 
