@@ -26,6 +26,7 @@ VERB_MODULES = (
     "evaluate",
     "infer",
     "figures",
+    "demo",
 )
 
 
