@@ -169,7 +169,11 @@ def stage_infer(
     first = [np.flatnonzero(res["cell_group"].values == g)[0] for g in res["group"].values]
     true = held["theta"].values[first]  # (group, param)
     fig = theta_recovery(
-        true[:, 0], res["theta"].values[:, 0], std=res["theta_std"].values[:, 0], param="omega1"
+        true[:, 0],
+        res["theta"].values[:, 0],
+        std=res["theta_std"].values[:, 0],
+        param="omega1",
+        units="dimensionless",
     )
     err = np.abs(res["theta"].values - true)
     return ["theta.nc", _figure(fig, root, "theta_recovery")], {
