@@ -1,0 +1,197 @@
+"""Exact SSA and tau-leaping (cellsde) vs GillesPy2's compiled C++ SSACSolver on Vilar 2002.
+
+Both sides read the same SBML file (BIOMD0000000035). Reports wall and CPU time (CPU time
+includes GillesPy2's solver subprocess, which matters on a shared machine), GillesPy2's
+compile time separately, two-sample Kolmogorov-Smirnov tests of R at several times between
+our SSA and GillesPy2, and the relative difference of the population mean of R for
+tau-leaping. ``--write-docs`` replaces the section of docs/benchmarks.md.
+
+    python benchmarks/ssa_vs_gillespy2.py --cells 1000 --t-end 200 --write-docs
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import ks_2samp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SBML = Path("/work/shared/data/vilar2002/BIOMD0000000035.xml")
+DOCS = ROOT / "docs" / "benchmarks.md"
+HEADING = "## Exact SSA and tau-leaping vs GillesPy2"
+
+
+def cpu_now() -> float:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def timed(fn):
+    w, c = time.perf_counter(), cpu_now()
+    out = fn()
+    return out, time.perf_counter() - w, cpu_now() - c
+
+
+def our_model(sbml: Path):
+    try:
+        from models_bio import read_sbml
+
+        return read_sbml(sbml), f"models_bio.read_sbml({sbml.name})"
+    except ImportError:
+        from models_bio import vilar2002
+
+        return vilar2002(heterogeneity="none"), "models_bio.vilar2002() (no SBML reader)"
+
+
+def run_gillespy2(sbml: Path, times: np.ndarray, cells: int, seed: int, species: tuple):
+    # GillesPy2 builds its C++ solver with SCons; make the venv's scripts visible.
+    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
+    import gillespy2
+
+    model, _errors = gillespy2.import_SBML(str(sbml))
+    model.timespan(times)
+    solver, t_compile, c_compile = timed(lambda: gillespy2.SSACSolver(model=model))
+    res, t_run, c_run = timed(
+        lambda: model.run(solver=solver, number_of_trajectories=cells, seed=seed)
+    )
+    out = np.stack([np.stack([np.asarray(r[s]) for s in species], -1) for r in res])
+    return out, t_compile, c_compile, t_run, c_run, gillespy2.__version__
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cells", type=int, default=1000)
+    ap.add_argument("--t-end", type=float, default=200.0, help="hours")
+    ap.add_argument("--save-every", type=float, default=1.0, help="hours")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--skip-gillespy2", action="store_true")
+    ap.add_argument("--skip-tau", action="store_true")
+    ap.add_argument("--tau-cells", type=int, help="cells for tau-leaping (default: --cells)")
+    ap.add_argument("--tau-t-end", type=float, help="hours for tau-leaping (default: --t-end)")
+    ap.add_argument("--write-docs", action="store_true")
+    args = ap.parse_args(argv)
+
+    from cellsde.solvers.ssa import ssa
+    from cellsde.solvers.tau_leap import tau_leap
+
+    net, source = our_model(SBML)
+    kin = net.kinetics
+    times = np.arange(0.0, args.t_end + 1e-9, args.save_every)
+    p = kin.parameter_vector(None, args.cells)
+    x0 = kin.initial_state(p)
+    ri = net.species_names.index("R")
+    print(f"Vilar 2002 from {source}; {args.cells} cells x {args.t_end:g} h, {len(times)} times")
+    kw = {"x0": x0, "params": p, "times": times}
+    ours, w_ssa, c_ssa = timed(lambda: ssa(net, seed=args.seed, **kw))
+    print(f"cellsde ssa (numpy): wall {w_ssa:.1f} s, CPU {c_ssa:.1f} s")
+    rows = [("cellsde `ssa` (exact, numpy)", w_ssa, c_ssa)]
+    late = times >= args.t_end / 10
+    notes = []
+    if not args.skip_tau:
+        n_tau = args.tau_cells or args.cells
+        t_tau = min(args.tau_t_end or args.t_end, args.t_end)
+        sub = times <= t_tau + 1e-9
+        kw_tau = {"x0": x0[:n_tau], "params": p[:n_tau], "times": times[sub]}
+        tau, w_tau, c_tau = timed(lambda: tau_leap(net, seed=args.seed + 1, **kw_tau))
+        win = late[sub]
+        rel = tau[:, win, ri].mean() / ours[:, sub][:, win, ri].mean() - 1
+        print(f"cellsde tau_leap: wall {w_tau:.1f} s, CPU {c_tau:.1f} s; mean R vs SSA {rel:+.2%}")
+        scaled = n_tau != args.cells or t_tau != args.t_end
+        label = f" on {n_tau} cells x {t_tau:g} h" if scaled else ""
+        rows.append((f"cellsde `tau_leap` (eps 0.03, numpy){label}", w_tau, c_tau))
+        notes.append(
+            f"Tau-leaping ({n_tau} cells x {t_tau:g} h, seed differs): population mean of R over "
+            f"{args.t_end / 10:g} h <= t <= {t_tau:g} h differs from our exact SSA (all cells, same "
+            f"window) by {rel:+.2%} (target within 2 %: {'yes' if abs(rel) < 0.02 else 'NO'})."
+            + (" Its time is not comparable with the full-size rows." if scaled else "")
+        )
+    ks_line = ""
+    if not args.skip_gillespy2:
+        species = net.species_names
+        g, t_comp, c_comp, w_g, c_g, ver = run_gillespy2(
+            SBML, times, args.cells, args.seed + 7, species
+        )
+        print(
+            f"GillesPy2 {ver} SSACSolver: compile {t_comp:.1f} s; run wall {w_g:.1f} s, CPU {c_g:.1f} s"
+        )
+        rows.append((f"GillesPy2 {ver} `SSACSolver` (C++), run only", w_g, c_g))
+        rows.append(("GillesPy2 compile (once per model)", t_comp, c_comp))
+        checks = [t for t in (25, 50, 100, 150, 200) if t <= args.t_end]
+        pv = []
+        for tt in checks:
+            k = int(np.argmin(np.abs(times - tt)))
+            pv.append(ks_2samp(ours[:, k, ri], g[:, k, ri]).pvalue)
+        ks_line = "KS p-values of R, cellsde SSA vs GillesPy2, at t = " + ", ".join(
+            f"{t:g} h: {q:.2f}" for t, q in zip(checks, pv)
+        )
+        mean_rel = ours[:, late, ri].mean() / g[:, late, ri].mean() - 1
+        ks_line += f"; population mean of R, ours vs GillesPy2: {mean_rel:+.2%}."
+        print(ks_line)
+        ref_w, ref_c = w_g, c_g
+    else:
+        ref_w = ref_c = float("nan")
+    table = [
+        "| solver | wall (s) | CPU (s) | GillesPy2 run / this (wall) | (CPU) |",
+        "|---|---|---|---|---|",
+    ]
+    for name, w, c in rows:
+        table.append(f"| {name} | {w:.1f} | {c:.1f} | {ref_w / w:.2f} | {ref_c / c:.2f} |")
+    print("\n".join(table))
+    if args.write_docs:
+        write_docs(args, source, table, ks_line, notes)
+    return 0
+
+
+def write_docs(args, source: str, table: list[str], ks_line: str, notes: list[str]) -> None:
+    load = os.getloadavg()[0]
+    body = [
+        HEADING,
+        "",
+        f"`benchmarks/ssa_vs_gillespy2.py --cells {args.cells} --t-end {args.t_end:g} "
+        f"--save-every {args.save_every:g}`: Vilar 2002 (BIOMD0000000035) read by both sides "
+        f"(ours: {source}; GillesPy2: `import_SBML`), nominal parameters, {args.cells} cells "
+        f"x {args.t_end:g} h, output every {args.save_every:g} h; {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores shared with other jobs (load average {load:.1f} at the end). "
+        "CPU time counts GillesPy2's solver subprocess; it is the fairer number on a loaded "
+        "machine. Ratios > 1 mean cellsde is faster.",
+        "",
+        *table,
+        "",
+    ]
+    if ks_line:
+        body += [ks_line, ""]
+    body += [*notes, ""] if notes else []
+    body += [
+        "Our SSA advances all cells in lockstep (one Gillespie direct-method event per cell per "
+        "iteration, ~10 numpy operations on (reaction, cell) arrays: mass-action propensities, "
+        "cumulative sums and the state update as two small matrix products), so the Python "
+        "overhead is shared by all cells; GillesPy2 runs one trajectory after another in C++. "
+        "Tau-leaping gains little on Vilar: the promoter reactions (copy number 0/1) are always "
+        "critical and fire ~300 times per hour, which bounds every leap.",
+        "",
+    ]
+    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
+    start = text.find(HEADING)
+    if start >= 0:
+        nxt = text.find("\n## ", start + len(HEADING))
+        text = text[:start] + text[nxt + 1 if nxt >= 0 else len(text) :]
+    text = text.rstrip("\n") + "\n\n" + "\n".join(body)
+    fd, tmp = tempfile.mkstemp(dir=DOCS.parent, prefix=".benchmarks.", suffix=".md")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, DOCS)
+    print(f"wrote section to {DOCS}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
