@@ -33,9 +33,8 @@ def atomic_save(obj: dict[str, Any], path: str | os.PathLike[str]) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    finally:
+        Path(tmp).unlink(missing_ok=True)  # no-op after the rename; cleans up after a failure
     return path
 
 
