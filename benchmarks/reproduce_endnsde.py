@@ -11,26 +11,31 @@ Presets (reference/end-nsde.md sections 3, 4 and 7):
   rollouts), the teacher-forced tW2 of the baselines (the paper's protocol, labelled), the
   END-nSDE drift and σσᵀ relative errors over all visited states, and the truth-vs-truth
   sampling floor.
-- ``rpa``, ``nfkb``: not wired yet (the script says what is missing).
+- ``rpa``: the RPA–ssDNA lattice CTMC (exact SSA, ``cellsde.solvers.lattice_ssa``), ω = k−2 on
+  31 log-spaced values in [0.3, 3], 6 held out; observed c20, c30; 50 cells per ω; 41 times
+  on [0, 2] (one time axis for data and model, avoiding pitfall 7); loss averaged over ω.
+  The floor is tW2 between two independent SSA samples; there are no coefficient errors.
+- ``nfkb``: not available yet (needs the NF-κB SDE with the paper's intrinsic noise).
 
-The default run is scaled for a 2-core CPU (a few minutes with OMP_NUM_THREADS=1): fewer
-epochs and a coarser training step. ``--full`` uses the paper's budget (500 epochs, dt 1e-3).
+The default run is scaled for a 2-core CPU (minutes with OMP_NUM_THREADS=1): fewer epochs
+and a coarser training step (damped: 200 epochs, dt 0.02; RPA: 100 epochs, dt 0.025).
+``--full`` uses the paper's budget (damped 500 epochs, RPA 2001 epochs, dt 1e-3).
 
 Usage::
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/reproduce_endnsde.py [--preset damped]
-        [--epochs 150] [--seeds 1] [--full] [--write-docs]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/reproduce_endnsde.py [--preset damped|rpa]
+        [--epochs N] [--seeds 1] [--full] [--write-docs]
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import platform
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -48,8 +53,11 @@ from cellsde.baselines import (
 from cellsde.evaluation import evaluate, sampling_floor, teacher_forced_w2
 from cellsde.fit import fit
 from cellsde.fit_config import preset, preset_model_options
+from cellsde.losses import w2_per_time
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
 from cellsde.nn.rollout import rollout
+from cellsde.solvers.lattice_ssa import simulate_lattice
+from models_bio.rpa_dna import rpa_dna
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADING = "## END-nSDE reproduction"
@@ -86,52 +94,113 @@ def damped_data(omegas: list, *, n_paths: int, seed: int, k1: float, k2: float) 
     )
 
 
-def build(name: str, seed: int) -> tuple[torch.nn.Module, dict]:
+@dataclass(frozen=True)
+class Preset:
+    """One benchmark system: data, truth, architecture and budgets."""
+
+    key: str
+    title: str
+    species: tuple[str, ...]
+    params: tuple[str, ...]
+    fit_preset: str  # cellsde.fit_config preset (END-nSDE settings, loss reduction)
+    scaled: dict
+    full: dict
+    ode_hidden: tuple[int, ...]
+    ode_activation: str
+
+
+DAMPED = Preset("damped", "Damped oscillator", SPECIES, PARAMS, "damped_oscillator",
+                SCALED, FULL, (100, 100, 100), "elu")  # fmt: skip
+RPA = Preset("rpa", "RPA–ssDNA lattice", ("c20", "c30"), ("k_minus2",), "rpa",
+             {"epochs": 100, "dt": 2.5e-2}, {"epochs": 2001, "dt": 1e-3}, (100, 100), "relu")  # fmt: skip
+RPA_OMEGAS = tuple(
+    float(v) for v in np.geomspace(0.3, 3.0, 31)
+)  # k_minus2 (LogUniformFactor 0.3-3)
+RPA_HELD_OUT = RPA_OMEGAS[3::5]  # 6 interior values
+RPA_TIMES = np.linspace(0.0, 2.0, 41)  # data and model share one time axis (pitfall 7)
+
+
+def build(name: str, p: Preset, seed: int) -> tuple[torch.nn.Module, dict]:
     """Model ``name`` and its optimiser settings (the authors' per-model settings)."""
     if name == "END-nSDE":
-        opts = preset_model_options("damped_oscillator")
-        return ENDnSDE(ENDnSDEConfig(SPECIES, PARAMS, **opts), seed=seed), {
-            "lr": 2e-3,
-            "weight_decay": 5e-3,
-        }
+        opts = preset_model_options(p.fit_preset)
+        return ENDnSDE(ENDnSDEConfig(p.species, p.params, **opts), seed=seed), {}
     if name == "neural ODE":
-        cfg = NeuralODEConfig(SPECIES, PARAMS, hidden=(100, 100, 100), activation="elu")
+        cfg = NeuralODEConfig(p.species, p.params, hidden=p.ode_hidden, activation=p.ode_activation)
         return NeuralODE(cfg, seed=seed), {"lr": 2e-3, "weight_decay": 5e-3}
     cell = {"LSTM": "lstm", "RNN": "rnn"}[name]
-    cfg = RecurrentConfig.paper(cell, SPECIES, PARAMS, dropout=0.0)
+    cfg = RecurrentConfig.paper(cell, p.species, p.params, dropout=0.0)
     return RecurrentBaseline(cfg, seed=seed), {"lr": 5e-4, "weight_decay": 0.0, "grad_clip": 1.0}
 
 
-def run_damped(args: argparse.Namespace) -> str:
-    budget = FULL if args.full else SCALED
+def rpa_data(omegas, *, n_paths: int, seed: int) -> xr.Dataset:
+    """Exact lattice-SSA populations (L = 1000 nt), one group per k_minus2; c20, c30 observed."""
+    model = rpa_dna(1000)
+    km2 = np.repeat(np.asarray(omegas, dtype=float), n_paths)
+    res = simulate_lattice(
+        model, times=RPA_TIMES, n_cells=len(km2), seed=seed, rates={"k_minus2": km2}
+    )
+    cols = [res.observables.index(s) for s in RPA.species]
+    return xr.Dataset(
+        {
+            "x": (("cell", "time", "species"), res.x[:, :, cols]),
+            "theta": (("cell", "param"), km2[:, None]),
+        },
+        coords={
+            "time": xr.DataArray(RPA_TIMES, dims="time", attrs={"units": "dimensionless"}),
+            "species": list(RPA.species),
+            "param": list(RPA.params),
+            "group": ("cell", np.repeat([f"k-2={w:.3f}" for w in omegas], n_paths)),
+        },
+        attrs={"time_units": "dimensionless", "seed": seed, "model": "rpa_dna"},
+    )
+
+
+def _tw2_total(sim: xr.Dataset, obs: xr.Dataset) -> float:
+    return float(np.nansum(w2_per_time(sim, obs, skip_first=True).values))
+
+
+def datasets(p: Preset, seed: int, args) -> tuple[xr.Dataset, xr.Dataset, float, object]:
+    """Training data, test data (held-out ω), truth-vs-truth floor, true SDE (or None)."""
+    if p.key == "damped":
+        truth = mb.damped_oscillator(k1=args.k1, k2=args.k2)
+        train_om = [(a, b) for a in GRID for b in GRID if (a, b) not in HELD_OUT]
+        train = damped_data(train_om, n_paths=50, seed=1000 + seed, k1=args.k1, k2=args.k2)
+        test = damped_data(list(HELD_OUT), n_paths=50, seed=2000 + seed, k1=args.k1, k2=args.k2)
+        floor = sampling_floor(truth, test, n_paths=50, dt=1e-3, seed=3000 + seed)
+        return train, test, float(floor.tw2_total), truth
+    train_om = [w for w in RPA_OMEGAS if w not in RPA_HELD_OUT]
+    train = rpa_data(train_om, n_paths=50, seed=1000 + seed)
+    test = rpa_data(RPA_HELD_OUT, n_paths=50, seed=2000 + seed)
+    test2 = rpa_data(RPA_HELD_OUT, n_paths=50, seed=3000 + seed)  # independent truth sample
+    return train, test, _tw2_total(test2, test), None
+
+
+def run_preset(p: Preset, args: argparse.Namespace) -> str:
+    budget = p.full if args.full else p.scaled
     epochs = args.epochs or budget["epochs"]
     dt = budget["dt"]
-    train_om = [(a, b) for a in GRID for b in GRID if (a, b) not in HELD_OUT]
     names = ("END-nSDE", "LSTM", "RNN", "neural ODE")
     rows: dict[str, list[dict]] = {n: [] for n in names}
     floors, wall = [], {n: 0.0 for n in names}
-    truth = mb.damped_oscillator(k1=args.k1, k2=args.k2)
-    for seed in range(args.seeds):
-        train = damped_data(train_om, n_paths=50, seed=1000 + seed, k1=args.k1, k2=args.k2)
-        test = damped_data(list(HELD_OUT), n_paths=50, seed=2000 + seed, k1=args.k1, k2=args.k2)
-        floors.append(sampling_floor(truth, test, n_paths=50, dt=1e-3, seed=3000 + seed))
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
+        train, test, floor, truth = datasets(p, seed, args)
+        floors.append(floor)
         for name in names:
-            model, opt = build(name, seed)
+            model, opt = build(name, p, seed)
             standardize(model, train)
-            config = preset(
-                "damped_oscillator", epochs=epochs, dt=dt, seed=seed, progress=False, **opt
-            )
+            config = preset(p.fit_preset, epochs=epochs, dt=dt, seed=seed, progress=False, **opt)
             t0 = time.perf_counter()
             model = fit(model, train, config=config).model
             wall[name] += time.perf_counter() - t0
-            sde_like = isinstance(model, (ENDnSDE, NeuralODE))
+            sde_like = truth is not None and isinstance(model, (ENDnSDE, NeuralODE))
             score = evaluate(model, test, n_paths=50, dt=dt, seed=4000 + seed,
                              true_model=truth if sde_like else None)  # fmt: skip
             tf = None if name == "END-nSDE" else teacher_forced_w2(model, test, dt=dt)
             rows[name].append({"score": score, "tf": tf})
             print(f"seed {seed} {name}: held-out tW2 {float(score.tw2_total):.4f} "
                   f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)  # fmt: skip
-    return damped_table(rows, floors, wall, epochs=epochs, dt=dt, args=args)
+    return table(p, rows, floors, wall, epochs=epochs, dt=dt, args=args)
 
 
 def _ms(values: list[float], fmt: str = "{:.4f}") -> str:
@@ -142,18 +211,35 @@ def _ms(values: list[float], fmt: str = "{:.4f}") -> str:
     return f"{fmt.format(statistics.mean(values))} ± {fmt.format(statistics.stdev(values))}"
 
 
-def damped_table(rows, floors, wall, *, epochs: int, dt: float, args) -> str:
-    floor = [float(f.tw2_total) for f in floors]
+def describe(p: Preset, epochs: int, dt: float, args) -> str:
+    common = (
+        f"All models: same split, same tW2 loss, {epochs} full-batch Adam epochs, training and "
+        f"evaluation step dt = {dt:g}, input standardisation from the training data. Scores: "
+        "held-out tW2 summed over the held-out ω and the times after t0 (squared state units), "
+        f"50 simulated paths per ω against 50 independent test paths; {args.seeds} seed(s) "
+        "(data and weights), mean ± sd over seeds."
+    )
+    if p.key == "damped":
+        return (
+            f"Damped oscillator (k1 = {args.k1}, k2 = {args.k2}), 25 ω on {{-1, -0.5, 0, 0.5, "
+            "1}², 5 interior ω held out ((±0.5, ±0.5), (0, 0)); 50 paths per ω, 11 times on "
+            "[0, 1]; loss summed over the 20 training ω. " + common
+        )
+    return (
+        "RPA–ssDNA lattice CTMC (L = 1000 nt, exact SSA, nominal k1 = 1, k−1 = 0.1, k2 = 1), "
+        "ω = k−2 on 31 log-spaced values in [0.3, 3], 6 interior values held out; observed "
+        "coverages c20, c30; x(0) = (0, 0); 50 cells per ω, 41 times on [0, 2] (the same axis "
+        "for data and models); loss averaged over the 25 training ω (the authors' RPA "
+        "setting). No SDE truth, so no coefficient errors; the floor is tW2 between two "
+        "independent SSA samples. " + common
+    )
+
+
+def table(p: Preset, rows, floors, wall, *, epochs: int, dt: float, args) -> str:
     lines = [
-        HEADING,
+        f"### {p.title}",
         "",
-        f"Damped oscillator (k1 = {args.k1}, k2 = {args.k2}), 25 ω on {{-1, -0.5, 0, 0.5, 1}}², "
-        "5 interior ω held out ((±0.5, ±0.5), (0, 0)); 50 paths per ω, 11 times on [0, 1]. "
-        f"All models: same split, tW2 loss (sum over the 20 training ω), {epochs} full-batch "
-        f"Adam epochs, training/evaluation step dt = {dt:g}, input standardisation from the "
-        "training data. Scores: tW2 summed over the 5 held-out ω and the 10 times after t0 "
-        "(squared state units), 50 simulated paths per ω against 50 independent test paths. "
-        f"{args.seeds} seed(s) (data and weights); mean ± sd over seeds.",
+        describe(p, epochs, dt, args),
         "",
         "| model | held-out tW2 (rollout) | teacher-forced tW2 (paper protocol) | "
         "drift rel. error | σσᵀ rel. error | fit time (s) |",
@@ -166,36 +252,39 @@ def damped_table(rows, floors, wall, *, epochs: int, dt: float, args) -> str:
         se = [float(r["score"].diffusion_error_total) for r in rs]
         lines.append(f"| {name} | {_ms(tw)} | {_ms(tf)} | {_ms(de, '{:.3f}')} | "
                      f"{_ms(se, '{:.3f}')} | {wall[name] / len(rs):.0f} |")  # fmt: skip
-    lines.append(f"| truth vs truth (sampling floor) | {_ms(floor)} | – | 0 | 0 | – |")
+    zero = "0" if p.key == "damped" else "–"
+    lines.append(f"| truth vs truth (sampling floor) | {_ms(floors)} | – | {zero} | {zero} | – |")
     best = min(rows, key=lambda n: statistics.mean(float(r["score"].tw2_total) for r in rows[n]))
+    notes = [
+        f"Lowest held-out tW2: **{best}**.",
+        "The teacher-forced column feeds the observed previous state to the network at each "
+        "step without noise (as in the authors' baselines); it is not comparable with the "
+        "rollout column.",
+    ]
+    if p.key == "damped":
+        notes.insert(1, "Coefficient errors: Σ|f̂ − f| / Σ|f| and Σ| |σ̂σ̂ᵀ| − |σσᵀ| | / Σ|σσᵀ| "
+                     "over every state of the model's own simulated paths at all 11 times (the "
+                     "authors' code counted only the last time). The neural ODE has no noise, "
+                     "so its σσᵀ error is 1 by construction.")  # fmt: skip
+    cmd = (
+        f"OMP_NUM_THREADS=1 .venv/bin/python benchmarks/reproduce_endnsde.py --preset {p.key}"
+        f"{' --full' if args.full else ''} --seeds {args.seeds}"
+        f"{f' --first-seed {args.first_seed}' if args.first_seed else ''}"
+        f"{f' --epochs {args.epochs}' if args.epochs else ''} --write-docs"
+    )
     lines += [
         "",
-        f"Lowest held-out tW2: **{best}**. Coefficient errors: Σ|f̂ − f| / Σ|f| and "
-        "Σ| |σ̂σ̂ᵀ| − |σσᵀ| | / Σ|σσᵀ| over every state of the model's own simulated paths at all "
-        "11 times (the authors' code counted only the last time). The neural ODE has no noise, "
-        "so its σσᵀ error is 1 by construction. The teacher-forced column feeds the observed "
-        "previous state to the network at each step without noise (as in the authors' "
-        "baselines); it is not comparable with the rollout column.",
+        " ".join(notes),
         "",
-        f"Machine: {platform.processor() or platform.machine()}, torch "
-        f"{torch.__version__}, {torch.get_num_threads()} thread(s). Command: "
-        f"`OMP_NUM_THREADS=1 .venv/bin/python benchmarks/reproduce_endnsde.py --preset damped"
-        f"{' --full' if args.full else ''} --seeds {args.seeds}"
-        f"{f' --epochs {args.epochs}' if args.epochs else ''} --write-docs`. Paper scale: "
-        "`... --full` (500 epochs, dt 1e-3; hours on this CPU).",
+        f"Machine: {platform.machine()}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} thread(s), shared 2-core host (fit times are wall times "
+        f"under load). Command: `{cmd}`. Paper scale: add `--full` ({p.full['epochs']} "
+        f"epochs, dt {p.full['dt']:g}; hours on this CPU).",
     ]
     return "\n".join(lines)
 
 
-def not_available(preset_name: str) -> str:
-    if preset_name == "rpa":
-        have = importlib.util.find_spec("cellsde.solvers.lattice_ssa") is not None
-        return (
-            "RPA preset: not available yet in this script"
-            + (" (models_bio.rpa_dna and cellsde.solvers.lattice_ssa exist; the 31-ω lattice "
-               "data generation and fits are still to be wired)." if have else
-               " (needs models_bio.rpa_dna and cellsde.solvers.lattice_ssa).")
-        )  # fmt: skip
+def not_available() -> str:
     return (
         "NF-κB preset: not available yet (needs the Guo 2024 52-species SDE with noise on "
         "IκBα transcription and NF-κB translocation registered in models_bio, e.g. "
@@ -204,13 +293,25 @@ def not_available(preset_name: str) -> str:
 
 
 def write_docs(text: str) -> None:
+    """Put ``text`` (one "### ..." subsection) under HEADING in docs/benchmarks.md, replacing
+    the subsection of the same title; other sections are left alone."""
     path = ROOT / "docs" / "benchmarks.md"
     old = path.read_text() if path.exists() else "# Benchmarks\n"
+    sub = text.splitlines()[0]
     start = old.find(HEADING)
-    if start >= 0:  # replace our section up to the next level-2 heading
+    if start < 0:
+        new = old.rstrip("\n") + f"\n\n{HEADING}\n\n{text.rstrip()}\n"
+    else:
         nxt = old.find("\n## ", start + len(HEADING))
-        old = old[:start].rstrip("\n") + ("\n\n" + old[nxt + 1 :] if nxt >= 0 else "")
-    new = old.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n"
+        end = len(old) if nxt < 0 else nxt + 1
+        body = old[start:end]
+        s = body.find(sub + "\n")
+        if s >= 0:
+            e = body.find("\n### ", s + len(sub))
+            body = body[:s] + text.rstrip() + "\n" + ("\n" + body[e + 1 :] if e >= 0 else "")
+        else:
+            body = body.rstrip("\n") + "\n\n" + text.rstrip() + "\n"
+        new = old[:start] + body.rstrip("\n") + "\n" + ("\n" + old[end:] if end < len(old) else "")
     path.parent.mkdir(exist_ok=True)
     tmp = path.with_suffix(".md.tmp")
     tmp.write_text(new)
@@ -221,20 +322,23 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", choices=("damped", "rpa", "nfkb"), default="damped")
     ap.add_argument("--epochs", type=int, default=None, help="override the epoch budget")
-    ap.add_argument("--seeds", type=int, default=1)
-    ap.add_argument("--k1", type=float, default=0.3)
-    ap.add_argument("--k2", type=float, default=0.1)
-    ap.add_argument("--full", action="store_true", help="paper scale: 500 epochs, dt 1e-3")
+    ap.add_argument("--seeds", type=int, default=1, help="number of seeds (data and weights)")
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds first-seed, first-seed+1, ...")
+    ap.add_argument("--k1", type=float, default=0.3, help="damped oscillator noise base")
+    ap.add_argument("--k2", type=float, default=0.1, help="damped oscillator noise slope")
+    ap.add_argument("--full", action="store_true", help="paper-scale epochs and dt")
     ap.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    if args.preset != "damped":
-        print(not_available(args.preset), file=sys.stderr)
+    if args.preset == "nfkb":
+        print(not_available(), file=sys.stderr)
         return 1
+    p = DAMPED if args.preset == "damped" else RPA
     if not args.full:
-        print("scaled run; paper scale: OMP_NUM_THREADS=1 .venv/bin/python "
-              "benchmarks/reproduce_endnsde.py --full --seeds 3 --write-docs", file=sys.stderr)  # fmt: skip
-    text = run_damped(args)
+        print(f"scaled run; paper scale: OMP_NUM_THREADS=1 .venv/bin/python "
+              f"benchmarks/reproduce_endnsde.py --preset {p.key} --full --seeds 3 --write-docs",
+              file=sys.stderr)  # fmt: skip
+    text = run_preset(p, args)
     print(text)
     if args.write_docs:
         write_docs(text)

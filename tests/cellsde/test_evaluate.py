@@ -122,6 +122,8 @@ def test_bad_inputs_give_clear_errors(ds):
         evaluate(model, ds, true_model=renamed, dt=0.05)
     with pytest.raises(ModelMismatchError, match="no 'theta' variable"):
         evaluate(model, ds.drop_vars("theta"), dt=0.05)
+    with pytest.raises(ModelMismatchError, match="lacks parameters"):
+        evaluate(model, ds.assign_coords(param=["a", "b"]), dt=0.05)
     with pytest.raises(ModelMismatchError, match="lack species"):
         evaluate(model, ds.sel(species=["x1"]), dt=0.05)
     rnn = RecurrentBaseline(RecurrentConfig(SP, PA, hidden=4, head=(4,)))
@@ -145,4 +147,6 @@ def test_eval_mode_is_restored_and_seed_recorded(ds):
     a = evaluate(rnn, ds, seed=3)
     b = evaluate(rnn, ds, seed=3)
     assert rnn.training and a.attrs["seed"] == 3
+    assert set(a.data_vars) == set(evaluate(MechanisticSDE(TRUE), ds, true_model=TRUE).data_vars)
+    assert np.isnan(float(a["drift_error_total"]))
     xr.testing.assert_identical(a, b)
