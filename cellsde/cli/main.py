@@ -25,6 +25,7 @@ VERB_MODULES = (
     "fit",
     "evaluate",
     "infer",
+    "compress",
     "figures",
     "demo",
 )

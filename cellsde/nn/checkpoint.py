@@ -3,6 +3,12 @@
 A model file holds ``{"format": "cellsde-endnsde", "version", "config" (JSON string),
 "state_dict", "metadata"}``. Loading never unpickles code (``weights_only=True``) and
 rebuilds the module from the JSON config.
+
+A model with dendrites (:func:`perforate.add_dendrites`, e.g. from
+:func:`cellsde.compression.compress`) is written as format version 2 with one more entry,
+``"dendrites"`` (JSON: the :class:`perforate.DendriteConfig` fields, the wrapped layer
+names and the number of sets); loading wraps the same layers before ``load_state_dict``.
+Models without dendrites are still written as version 1, readable by older cellsde.
 """
 
 from __future__ import annotations
@@ -18,9 +24,34 @@ from cellsde._torchio import atomic_save, safe_load
 from cellsde._version import __version__
 from cellsde.errors import CheckpointError
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
+from perforate import DendriteConfig, add_dendrites, dendritic_layers
 
 FORMAT = "cellsde-endnsde"
-VERSION = 1
+VERSION = 2  # newest format read; version 1 files (no dendrites) are still written
+PLAIN_VERSION = 1
+
+
+def _dendrite_entry(model: ENDnSDE) -> str | None:
+    """JSON description of the model's dendrites, or None when it has none."""
+    layers = dendritic_layers(model)
+    if not layers:
+        return None
+    counts = {m.n_sets for _, m in layers}
+    if len(counts) != 1 or any(m.candidate is not None for _, m in layers):
+        raise CheckpointError(
+            "save_model: dendritic layers hold different numbers of sets or a pending cascade "
+            "candidate; finish training (perforate.train discards candidates) before saving"
+        )
+    config = layers[0][1].config
+    fields = {k: getattr(config, k) for k in config.__dataclass_fields__ if k != "layers"}
+    return json.dumps({"config": fields, "layers": [n for n, _ in layers], "n_sets": counts.pop()})
+
+
+def _add_dendrites(model: ENDnSDE, entry: str) -> None:
+    """Wrap the layers named in ``entry`` (see :func:`_dendrite_entry`) with their sets."""
+    spec = json.loads(entry)
+    config = DendriteConfig(**spec["config"], layers=tuple(spec["layers"]))
+    add_dendrites(model, config, n_sets=int(spec["n_sets"]))
 
 
 def save_model(
@@ -36,21 +67,27 @@ def save_model(
         Output file (conventionally ``.pt``).
     metadata : dict, optional
         JSON-serialisable extras (training data summary, fit config...).
+
+    Raises
+    ------
+    CheckpointError
+        Dendritic layers with unequal set counts or a pending cascade candidate.
     """
     if not isinstance(model, ENDnSDE):
         raise TypeError(f"save_model expects an ENDnSDE, got {type(model).__name__}")
     meta = json.dumps({"cellsde_version": __version__, **(metadata or {})})
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    return atomic_save(
-        {
-            "format": FORMAT,
-            "version": VERSION,
-            "config": json.dumps(model.config.to_dict()),
-            "state_dict": state,
-            "metadata": meta,
-        },
-        path,
-    )
+    obj = {
+        "format": FORMAT,
+        "version": PLAIN_VERSION,
+        "config": json.dumps(model.config.to_dict()),
+        "state_dict": state,
+        "metadata": meta,
+    }
+    dendrites = _dendrite_entry(model)
+    if dendrites is not None:
+        obj.update(version=VERSION, dendrites=dendrites)
+    return atomic_save(obj, path)
 
 
 def load_model(path: str | os.PathLike[str], *, device: str | torch.device = "cpu") -> ENDnSDE:
@@ -72,6 +109,11 @@ def load_model(path: str | os.PathLike[str], *, device: str | torch.device = "cp
     except (KeyError, TypeError, ValueError) as err:
         raise CheckpointError(f"{str(path)!r} has an invalid model config: {err}") from None
     model = ENDnSDE(config)
+    if obj.get("dendrites") is not None:
+        try:
+            _add_dendrites(model, obj["dendrites"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise CheckpointError(f"{str(path)!r} has an invalid dendrite entry: {err}") from None
     try:
         model.load_state_dict(obj["state_dict"])
     except (KeyError, RuntimeError) as err:

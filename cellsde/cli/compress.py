@@ -1,0 +1,121 @@
+"""``cellsde compress``: narrow END-nSDEs with dendrites vs the fitted wide one."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from cellsde.errors import CellsdeError
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "compress",
+        help="train narrow END-nSDEs (+ dendrites) and keep the smallest as good as MODEL",
+        description=(
+            "Train narrow END-nSDEs of each width with 0..K dendrite sets, and plain networks "
+            "of equal parameter count, on DATA (same loss and epoch budget as MODEL's fit); "
+            "print held-out tW2 and parameters, and write the smallest network whose held-out "
+            "tW2 is within --tolerance of MODEL's (MODEL itself when none is)."
+        ),
+    )
+    p.add_argument("model", metavar="MODEL", help="fitted wide END-nSDE (.pt from `cellsde fit`)")
+    p.add_argument("data", metavar="DATA", help="dataset (.nc/.zarr) with x, theta, group")
+    p.add_argument("--out", required=True, help="model file to write (.pt)")
+    p.add_argument("--widths", type=int, nargs="+", default=[8, 16, 32], metavar="W",
+                   help="hidden widths to try (default 8 16 32)")  # fmt: skip
+    p.add_argument("--max-dendrites", type=int, default=2, metavar="K",
+                   help="try 0..K dendrite sets per width (default 2)")  # fmt: skip
+    p.add_argument("--mode", choices=("gd", "cascade"), default="gd",
+                   help="gd: fixed K, joint backprop; cascade: perforate schedule (default gd)")  # fmt: skip
+    p.add_argument("--valid-groups", nargs="+", required=True, metavar="G",
+                   help="group labels held out (scores and early stopping)")  # fmt: skip
+    p.add_argument("--epochs", type=int, help="epoch budget (default: MODEL's fit)")
+    p.add_argument("--tolerance", type=float, default=0.05,
+                   help="relative tolerance on MODEL's held-out tW2 (default 0.05)")  # fmt: skip
+    p.add_argument("--seed", type=int, default=0, help="seed (weights, noise; default 0)")
+    p.add_argument("--table", help="also write the table (.nc)")
+    p.set_defaults(func=run)
+
+
+def _fit_config(model: Any, epochs: int | None) -> Any:
+    """The FitConfig MODEL was fitted with (from its metadata), epochs overridden."""
+    from cellsde.fit_config import FitConfig
+
+    try:
+        opts = json.loads(model.metadata.get("fit_config") or "{}")
+    except (TypeError, ValueError):
+        opts = {}
+    known = set(FitConfig.__dataclass_fields__)
+    opts = {k: v for k, v in opts.items() if k in known}
+    opts.update(checkpoint_path=None, resume=False, progress=False)
+    if epochs is not None:
+        opts["epochs"] = epochs
+    return FitConfig(**opts)
+
+
+def _split(ds: Any, groups: list[str], path: str) -> tuple[Any, Any]:
+    import numpy as np
+
+    from cellsde.datasets.schema import GROUP
+
+    if GROUP not in ds.coords:
+        raise CellsdeError(f"{path} has no 'group' coordinate; --valid-groups needs one")
+    labels = np.asarray([str(g) for g in ds[GROUP].values])
+    unknown = sorted(set(groups) - set(labels))
+    if unknown:
+        raise CellsdeError(
+            f"--valid-groups {unknown} are not groups of {path}; groups: {sorted(set(labels))[:20]}"
+        )
+    held = np.isin(labels, groups)
+    if held.all():
+        raise CellsdeError("--valid-groups holds out every group; leave some for training")
+    return ds.isel(cell=np.flatnonzero(~held)), ds.isel(cell=np.flatnonzero(held))
+
+
+def run(args: argparse.Namespace) -> int:
+    from cellsde.compression import compress
+    from cellsde.datasets import open_dataset
+    from cellsde.nn.checkpoint import load_model, save_model
+
+    model = load_model(args.model)
+    data = open_dataset(args.data)
+    train, valid = _split(data, list(args.valid_groups), args.data)
+    config = _fit_config(model, args.epochs)
+    result = compress(
+        model, train, valid=valid, widths=args.widths, max_dendrites=args.max_dendrites,
+        mode=args.mode, tolerance=args.tolerance, config=config, seed=args.seed,
+    )  # fmt: skip
+    table = result.table
+    meta = {
+        "fit_config": config.to_json(),
+        "data": str(Path(args.data).name),
+        "compressed_from": str(Path(args.model).name),
+        "compression": {"candidate": result.best, "mode": result.mode,
+                        "tolerance": result.tolerance, "compressed": result.compressed},
+    }  # fmt: skip
+    save_model(result.best_model, args.out, metadata=meta)
+    if args.table:
+        from cellsde.datasets.io import write_table
+
+        xtable = table.set_index("candidate").to_xarray()
+        write_table(xtable.assign_attrs(best=result.best, mode=result.mode), args.table)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.6g}"), file=sys.stdout)
+    wide = table.loc[table["kind"] == "wide"].iloc[0]
+    best = table.loc[table["candidate"] == result.best].iloc[0]
+    if result.compressed:
+        verdict = (
+            f"best: {result.best} ({int(best['params'])} parameters, "
+            f"{best['params'] / wide['params']:.1%} of the wide model; held-out tW2 "
+            f"{best['valid_tw2']:.6g} vs {wide['valid_tw2']:.6g})"
+        )
+    else:
+        verdict = (
+            f"no smaller network within {result.tolerance:.0%} of the wide model's held-out "
+            f"tW2 {wide['valid_tw2']:.6g}; wrote the wide model unchanged"
+        )
+    print(f"{verdict}\nwrote {args.out}", file=sys.stdout)
+    return 0
