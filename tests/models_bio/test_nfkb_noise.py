@@ -30,7 +30,7 @@ def test_model_metadata(model):
     assert model.noise_type == "general" and model.n_brownian == 2
     assert model.param_names == ("omega_ikba", "omega_nfkb")
     assert len(model.species) == 52 and model.species[9] == "NFkBn"
-    assert OMEGA_GRID == tuple(np.round(np.linspace(-3, -1, 11), 10))
+    assert OMEGA_GRID == tuple(np.round(np.linspace(-3.5, -1.5, 11), 10))
     assert model.heterogeneity["omega_ikba"] == Grid(OMEGA_GRID)
     assert model.heterogeneity["omega_nfkb"] == Grid(OMEGA_GRID)
     assert models_bio.get("guo2024_sde").name == "guo2024_sde"
@@ -84,7 +84,7 @@ def test_diffusion_shape_values_and_signs(model, network):
 def test_zero_noise_limit_reproduces_the_ode(model, network):
     """omega -> -inf: Euler-Maruyama on the SDE equals the ODE (here to EM's O(dt) error)."""
     x0 = np.asarray(model.initial)
-    t_end, dt = 10.0, 0.005
+    t_end, dt = 6.0, 0.005
     x = torch.as_tensor(x0).expand(2, -1).clone()  # (cell, species)
     theta = torch.full((2, 2), -30.0, dtype=torch.float64)
     gen = torch.Generator().manual_seed(0)
@@ -109,6 +109,6 @@ def test_zero_noise_limit_reproduces_the_ode(model, network):
     nuc = [sp.index("NFkBn"), sp.index("IkBaNFkBn")]
     want = sol.y[nuc, -1].sum()
     got = x[:, nuc].sum(-1).numpy()
-    assert want > 0.1  # on the rise to the first peak
+    assert want > 0.05  # on the rise to the first peak
     np.testing.assert_allclose(got, want, rtol=0.01)
     assert torch.equal(x[0], x[1])
