@@ -153,7 +153,7 @@ def _run_numpy(
         while True:
             m = t.shape[0]
             c = np.empty((n_reac, m))
-            step = np.ones((n_reac, m))  # row 0 stays 1: S_0 + D[:, 1:] @ b
+            step = np.ones((n_reac, m))  # row 0: 1 while a0 > 0 (S_0 + D[:, 1:] @ b)
             n_it = BLOCK if max_events is None else min(BLOCK, max_events - events)
             e = rng.standard_exponential((n_it, m))
             np.maximum(e, _TINY, out=e)
@@ -165,6 +165,7 @@ def _run_numpy(
                 t_new = t + e[b] / a0
                 rec.cross(t_new, xs)
                 np.less(c[:-1], u[b] * a0, out=step[1:], casting="unsafe")
+                np.greater(a0, 0.0, out=step[0], casting="unsafe")  # absorbed: no reaction
                 xs += stair @ step
                 t = t_new
             events += n_it
@@ -221,6 +222,7 @@ def _run_torch(
             t_new = t + e[b] / a0
             rec.cross(t_new, xs)
             step[1:] = c[:-1] < u[b] * a0
+            step[0] = a0 > 0  # absorbed: no reaction
             xs += stair @ step
             t = t_new
         events += n_it

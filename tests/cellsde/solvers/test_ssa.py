@@ -123,6 +123,22 @@ def test_first_output_is_x0_and_absorbing_state_holds():
     np.testing.assert_array_equal(out[:, -1, 0], 0.0)
 
 
+def test_generic_rate_law_absorbing_state_fires_nothing():
+    # Death listed first: at X = 0 (a0 = 0) no reaction may be applied, or g*X goes negative.
+    net = ReactionNetwork(
+        name="death_first",
+        species=(Species("X", 0.0),),
+        parameters=(Parameter("g", 2.0),),
+        reactions=(Reaction("death", {"X": 1}, {}, "g*X"),),
+    )
+    p = net.kinetics.parameter_vector(None, 4)
+    for backend in ("numpy", "torch"):
+        out = ssa(
+            net, x0=np.full((4, 1), 2.0), params=p, times=[0, 50, 60], seed=1, backend=backend
+        )
+        np.testing.assert_array_equal(out[:, 1:, 0], 0.0)
+
+
 def test_heterogeneous_cells_and_compaction():
     net = birth_death()
     p = net.kinetics.parameter_vector({"k": np.r_[np.full(50, 1.0), np.full(50, 100.0)]}, 100)
