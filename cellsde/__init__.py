@@ -22,6 +22,7 @@ from cellsde.datasets import (
     save_dataset,
     validate_dataset,
 )
+from cellsde.distributed.sweep import sweep
 from cellsde.evaluation import evaluate, sampling_floor
 from cellsde.fit import FitResult, fit
 from cellsde.fit_config import FitConfig, preset
@@ -52,5 +53,6 @@ __all__ = [
     "save_dataset",
     "save_model",
     "simulate",
+    "sweep",
     "validate_dataset",
 ]

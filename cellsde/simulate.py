@@ -224,6 +224,8 @@ def simulate(
     observables: Sequence[str] | None = None,
     solver_options: Mapping[str, Any] | None = None,
     progress: bool = False,
+    client: Any = None,
+    chunk_cells: int | None = None,
 ) -> xr.Dataset:
     """Simulate a heterogeneous population of cells.
 
@@ -263,13 +265,31 @@ def simulate(
         Extra keyword arguments for the solver (e.g. ``{"rtol": 1e-9}`` for ode).
     progress : bool
         Progress bar (only when stderr is a terminal).
+    client : distributed.Client, optional
+        Run the population in chunks of ``chunk_cells`` cells on this dask cluster
+        (:func:`cellsde.distributed.simulate_chunked`; ``theta`` drawn once from ``seed``,
+        chunk ``i`` simulated with ``SeedSequence(seed).spawn(n_chunks)[i]``).
+    chunk_cells : int, optional
+        Cells per chunk (default 1000 with a client). Given without a client, the chunks run
+        here one after another, with the same result as on dask. ``None`` and no client: one
+        plain run (the behaviour above).
 
     Returns
     -------
     xarray.Dataset
         ``x`` (cell, time, species), ``theta`` (cell, param) when some parameter varies, coord
-        ``group`` (cell,); attrs ``model``, ``method``, ``seed``, ``time_units``, ``config``.
+        ``group`` (cell,); attrs ``model``, ``method``, ``seed``, ``time_units``, ``config``
+        (chunked runs add ``chunk_cells`` and ``n_chunks``).
     """
+    if client is not None or chunk_cells is not None:
+        from cellsde.distributed import simulate_chunked
+
+        return simulate_chunked(
+            model, times=times, n_cells=n_cells, theta=theta, params=params, method=method,
+            seed=seed, device=device, dt=dt, heterogeneity=heterogeneity,
+            cells_per_group=cells_per_group, x0=x0, observables=observables,
+            solver_options=solver_options, client=client, chunk_cells=chunk_cells,
+        )  # fmt: skip
     model, kind = _resolve_model(model)
     times = _check_times(times)
     method = method or _BY_KIND[kind][0]

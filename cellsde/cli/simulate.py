@@ -42,6 +42,19 @@ def register(subparsers) -> None:
     p.add_argument("--dt", type=float, default=None, help="step of cle/sde")
     p.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
+    p.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS|local:N",
+        help="run chunks of cells on dask: a scheduler address or local:N worker processes",
+    )  # fmt: skip
+    p.add_argument(
+        "--chunk-cells", type=int, default=None, metavar="C",
+        help="cells per chunk (default 1000 with --scheduler); with a .zarr output each "
+        "finished chunk is written at once",
+    )  # fmt: skip
+    p.add_argument(
+        "--resume", action="store_true",
+        help="complete the missing chunks of an interrupted chunked run into the same .zarr",
+    )  # fmt: skip
     p.set_defaults(func=run)
 
 
@@ -102,6 +115,10 @@ def run(args: argparse.Namespace) -> int:
     if out.suffix not in (".nc", ".h5", ".zarr"):
         raise CellsdeError(f"--out {args.out!r}: use a .nc, .h5 or .zarr file name")
     times = time_grid(args.t_end, args.save_every)
+    if args.scheduler is not None or args.chunk_cells is not None or args.resume:
+        from cellsde.cli.simulate_chunked import run_chunked
+
+        return run_chunked(args, out, times)
     try:
         model = load_model(args.model)
         ds = simulate(

@@ -1,0 +1,104 @@
+"""Resolve a scheduler spec to a dask client, and run tasks on it in completion order."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from cellsde.errors import CellsdeError
+
+
+def _require_distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise CellsdeError(
+            "dask.distributed is not installed; install it with pip install 'cellsde[dask]'"
+        ) from None
+    return distributed
+
+
+@contextlib.contextmanager
+def connect(spec: str, *, timeout: float = 30.0) -> Iterator[Any]:
+    """A :class:`distributed.Client` for ``spec``, closed (with its local cluster) on exit.
+
+    Parameters
+    ----------
+    spec : str
+        ``"local:N"``: start a ``LocalCluster`` of N single-threaded worker processes (no
+        dashboard, loopback only). Anything else is a scheduler address, e.g.
+        ``"tcp://10.0.0.5:8786"``.
+    timeout : float
+        Seconds to wait for a remote scheduler.
+
+    Yields
+    ------
+    distributed.Client
+    """
+    distributed = _require_distributed()
+    if spec.startswith("local:"):
+        count = spec.partition(":")[2]
+        if not count.isdigit() or int(count) < 1:
+            raise CellsdeError(f"scheduler {spec!r}: expected local:N with N >= 1, e.g. local:2")
+        cluster = distributed.LocalCluster(
+            n_workers=int(count), threads_per_worker=1, processes=True,
+            dashboard_address=None, host="127.0.0.1",
+        )  # fmt: skip
+        with cluster, distributed.Client(cluster) as client:
+            yield client
+        return
+    try:
+        client = distributed.Client(spec, timeout=timeout)
+    except (OSError, TimeoutError) as err:
+        raise CellsdeError(
+            f"cannot reach the dask scheduler at {spec!r} ({err}); start one with "
+            "`dask scheduler` or use --scheduler local:N"
+        ) from None
+    with client:
+        yield client
+
+
+def run_tasks(
+    client: Any,
+    fn: Callable[[Any], Any],
+    tasks: Sequence[Any],
+    *,
+    retries: int = 2,
+    label: str = "task",
+    unpack: bool = False,
+) -> Iterator[tuple[int, Any]]:
+    """Run ``fn(task)`` (``fn(**task)`` with ``unpack``) for every task, here or on dask.
+
+    Yields ``(position, result)`` in completion order (input order when local). On dask each
+    task is retried ``retries`` times after an exception; a task whose worker dies is
+    rescheduled by the scheduler (``distributed.scheduler.allowed-failures``) and, past that
+    limit, raises :class:`CellsdeError` naming the task.
+    """
+    if client is None:
+        for i, task in enumerate(tasks):
+            yield i, fn(**task) if unpack else fn(task)
+        return
+    distributed = _require_distributed()
+    futures = [
+        client.submit(fn, **task, pure=False, retries=retries)
+        if unpack
+        else client.submit(fn, task, pure=False, retries=retries)
+        for task in tasks
+    ]
+    position = {f.key: i for i, f in enumerate(futures)}
+    try:
+        for future in distributed.as_completed(futures):
+            i = position[future.key]
+            try:
+                result = future.result()
+            except distributed.KilledWorker as err:
+                raise CellsdeError(
+                    f"{label} {i} killed its dask worker repeatedly ({err}); the workers may "
+                    "be running out of memory: use smaller chunks or more memory per worker"
+                ) from None
+            future.release()
+            yield i, result
+    finally:
+        for future in futures:
+            future.cancel()
