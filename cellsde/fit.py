@@ -129,10 +129,10 @@ def fit(
             f"device {config.device!r} requested but CUDA is not available; use device='cpu'"
         )
     device = torch.device(config.device)
+    data = _prepare(model, train, config).to(device)  # validates the data first
     if config.standardize and isinstance(model, ENDnSDE):
         _standardize(model, train)
     model.to(device)
-    data = _prepare(model, train, config).to(device)
     if isinstance(model, ENDnSDE) and model.config.params:
         model.set_theta_range(data.theta.min(0).values, data.theta.max(0).values)
     vdata = _prepare(model, valid, config).to(device) if valid is not None else None

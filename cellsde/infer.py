@@ -120,7 +120,8 @@ def infer(
     initial_state : numpy.ndarray, shape (species,) or (n, species), optional
         Initial states when the data do not measure every model species.
     n_paths : int, optional
-        Simulated paths per group (default: max(64, cells per group)).
+        Simulated paths per group (default: the smallest multiple of the largest group size
+        that is >= 64, which keeps the exact W2 an assignment problem).
     dt : float, optional
         Euler–Maruyama step (default: the fit's ``dt`` if recorded, else 1/20 of the first
         observation interval).
@@ -159,7 +160,12 @@ def infer(
     g = gd.obs.shape[0]
     gd = replace(gd, theta=torch.zeros(g, lo.shape[0]))
     n_cells = gd.mask.any(-1).sum(-1)
-    n_paths = int(n_paths or max(64, int(n_cells.max())))
+    if n_paths is None:
+        # A multiple of the group size: equal-weight clouds of sizes n and k*n have an exact
+        # assignment solution (fast); other sizes need the transport LP (much slower).
+        k_max = int(n_cells.max())
+        n_paths = k_max * max(1, math.ceil(64 / k_max))
+    n_paths = int(n_paths)
     dt = float(dt or _default_dt(model, gd.times))
     gen = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
