@@ -1,0 +1,27 @@
+"""Heterogeneity inference internals; the front door is :func:`cellsde.infer`.
+
+Public names::
+
+    Amortizer, AmortizerConfig, save_amortizer, load_amortizer   the amortised network
+    train_amortizer(model, *, x0, lo, hi, times, observed, readout, ...)
+    minimise_tw2(model, data, *, lo, hi, starts, ...)           batched tW2 search over theta
+    resample_cells(data, *, n_boot, generator)                  bootstrap of a group's cells
+    assign_groups(ds, *, group_size)                            which cells share theta
+"""
+
+from cellsde.inference.amortized import Amortizer, AmortizerConfig, load_amortizer, save_amortizer
+from cellsde.inference.amortized_train import train_amortizer
+from cellsde.inference.bootstrap import resample_cells
+from cellsde.inference.groups import assign_groups
+from cellsde.inference.w2_search import minimise_tw2
+
+__all__ = [
+    "Amortizer",
+    "AmortizerConfig",
+    "assign_groups",
+    "load_amortizer",
+    "minimise_tw2",
+    "resample_cells",
+    "save_amortizer",
+    "train_amortizer",
+]
