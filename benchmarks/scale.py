@@ -144,8 +144,10 @@ def main(argv=None) -> str:
         "worker processes on loopback, OMP_NUM_THREADS=1; cluster start and worker imports "
         f"({start1:.1f} s / {start_n:.1f} s) not included. 1-worker and "
         f"{args.workers}-worker results identical to the in-process chunked run: {same}. "
-        "CPU = user + system seconds of the client and all workers (independent of the "
-        "load, unlike wall time).",
+        "CPU = user + system seconds of the client (which hosts the scheduler) and all "
+        f"workers. The plain run got {plain_cpu / plain_wall:.2f} of a core (CPU / wall): "
+        "when that is well below 1 the machine is saturated, wall-clock speed-ups cannot "
+        "show, and the CPU columns are the load-independent measure of overhead.",
         "",
         "| run | wall (s) | CPU (s) | wall / plain | CPU / plain | wall speed-up vs 1 worker "
         "| peak RSS per worker (MiB) |",

@@ -148,6 +148,40 @@ class KillOnce:
         return self.drift(t, x, theta)
 
 
+@dataclasses.dataclass
+class FailOnMarker:
+    """A drift that raises while ``flag`` exists, in chunks holding a cell with omega1 == 1.2345."""
+
+    drift: object
+    flag: str
+
+    def __call__(self, t, x, theta):
+        if os.path.exists(self.flag) and bool((theta[:, 0] == 1.2345).any()):
+            raise RuntimeError("simulated crash")
+        return self.drift(t, x, theta)
+
+
+def test_crashed_run_keeps_finished_chunks_and_resumes(tmp_path):
+    osc = models_bio.get("damped_oscillator")
+    flag = tmp_path / "fail"
+    model = dataclasses.replace(osc, drift_fn=FailOnMarker(osc.drift_fn, str(flag)))
+    theta, cols, _ = cellsde.sample_theta(osc, n_cells=100, seed=7)
+    assert cols[0] == "omega1"
+    theta[70, 0] = 1.2345  # a cell of chunk 2 (cells 60-89)
+    kw = {"times": TIMES, "theta": theta, "seed": 7, "chunk_cells": 30}
+    reference = simulate_chunked(model, **kw)
+    flag.touch()
+    path = tmp_path / "pop.zarr"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        simulate_to_zarr(model, path, **kw)
+    assert read_manifest(path)["done"] == [0, 1]  # chunks 0, 1 kept; 2 crashed; 3 never ran
+    partial = open_dataset(path)
+    assert np.isnan(partial.x.values[60:]).all() and not np.isnan(partial.x.values[:60]).any()
+    flag.unlink()
+    simulate_to_zarr(model, path, **kw, resume=True)
+    xr.testing.assert_identical(open_dataset(path), reference)
+
+
 def test_run_survives_a_killed_worker(tmp_path, client):
     osc = models_bio.get("damped_oscillator")
     flag = tmp_path / "kill-once"
