@@ -222,3 +222,37 @@ def test_device_passes_through_to_the_chunks():
     assert json.loads(ds.attrs["config"])["device"] == "cuda"
     plain = cellsde.simulate("damped_oscillator", **OSC, device="cuda")
     np.testing.assert_array_equal(ds.theta.values, plain.theta.values)
+
+
+@dataclasses.dataclass
+class KillAlways:
+    """A drift that kills every worker process that runs it."""
+
+    drift: object
+    parent: int
+
+    def __call__(self, t, x, theta):
+        if os.getpid() != self.parent:
+            os._exit(1)
+        return self.drift(t, x, theta)
+
+
+@pytest.mark.slow
+def test_a_chunk_that_keeps_killing_workers_fails_clearly(tmp_path):
+    import dask
+
+    osc = models_bio.get("damped_oscillator")
+    model = dataclasses.replace(osc, drift_fn=KillAlways(osc.drift_fn, os.getpid()))
+    path = tmp_path / "pop.zarr"
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+            host="127.0.0.1",
+        ) as cluster,
+        Client(cluster) as c,
+        pytest.raises(CellsdeError, match="killed its dask worker"),
+    ):  # fmt: skip
+        simulate_to_zarr(model, path, **OSC, chunk_cells=50, client=c)
+    assert read_manifest(path)["done"] == []
+    assert np.isnan(open_dataset(path).x.values).all()
