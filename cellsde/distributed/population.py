@@ -138,22 +138,6 @@ def _prepare(model, *, times, n_cells, theta, params, method, seed, device, dt, 
     return _Run(plan, tasks, template, th, tuple(cols), group, times, species, attrs, x0)
 
 
-_DOC_OPTIONS = """
-    model : str, ReactionNetwork, SDEModel, SDEProtocol or LatticeModel
-        As in :func:`cellsde.simulate` (pickled to the workers; a registered name is cheapest).
-    times, n_cells, theta, params, method, seed, device, dt, heterogeneity, cells_per_group,
-    x0, observables, solver_options
-        As in :func:`cellsde.simulate` (``x0`` of shape (cell, species) is split by chunk).
-    chunk_cells : int
-        Cells per chunk; the memory of one task is about that of a plain run of this many cells.
-    client : distributed.Client, optional
-        Run the chunks on this dask cluster; ``None`` runs them one after another here.
-    retries : int
-        Times dask re-runs a chunk that raised; a chunk whose worker died is rescheduled by
-        the scheduler (``distributed.scheduler.allowed-failures``, default 3).
-"""
-
-
 def simulate_chunked(
     model: Any,
     *,
@@ -178,7 +162,19 @@ def simulate_chunked(
 
     Parameters
     ----------
-    {options}
+    model : str, ReactionNetwork, SDEModel, SDEProtocol or LatticeModel
+        As in :func:`cellsde.simulate` (pickled to the workers; a registered name is cheapest).
+    times, n_cells, theta, params, method, seed, device, dt, heterogeneity, cells_per_group,
+    x0, observables, solver_options
+        As in :func:`cellsde.simulate` (``x0`` of shape (cell, species) is split by chunk).
+    chunk_cells : int
+        Cells per chunk; the memory of one task is about that of a plain run of this many cells.
+    client : distributed.Client, optional
+        Run the chunks on this dask cluster; ``None`` runs them one after another here.
+    retries : int
+        Times dask re-runs a chunk that raised; a chunk whose worker died is rescheduled by
+        the scheduler (``distributed.scheduler.allowed-failures``, default 3).
+
     Returns
     -------
     xarray.Dataset
@@ -196,9 +192,6 @@ def simulate_chunked(
     for i, xi in run_tasks(client, run_chunk, run.tasks, retries=retries, label="chunk"):
         x[run.tasks[i].start : run.tasks[i].stop] = xi
     return run.template.assign({S.X: (S.X_DIMS, x)})[[S.X, *run.template.data_vars]]
-
-
-simulate_chunked.__doc__ = simulate_chunked.__doc__.replace("{options}", _DOC_OPTIONS.strip())
 
 
 def simulate_to_zarr(
@@ -237,7 +230,19 @@ def simulate_to_zarr(
         run: same model, options, seed and chunk size, else :class:`CellsdeError`).
     resume : bool
         Keep the finished chunks of an existing store; a missing store is created.
-    {options}
+    model : str, ReactionNetwork, SDEModel, SDEProtocol or LatticeModel
+        As in :func:`cellsde.simulate` (pickled to the workers; a registered name is cheapest).
+    times, n_cells, theta, params, method, seed, device, dt, heterogeneity, cells_per_group,
+    x0, observables, solver_options
+        As in :func:`cellsde.simulate` (``x0`` of shape (cell, species) is split by chunk).
+    chunk_cells : int
+        Cells per chunk; the memory of one task is about that of a plain run of this many cells.
+    client : distributed.Client, optional
+        Run the chunks on this dask cluster; ``None`` runs them one after another here.
+    retries : int
+        Times dask re-runs a chunk that raised; a chunk whose worker died is rescheduled by
+        the scheduler (``distributed.scheduler.allowed-failures``, default 3).
+
     Returns
     -------
     pathlib.Path
@@ -268,6 +273,3 @@ def simulate_to_zarr(
     for i, xi in run_tasks(client, run_chunk, todo, retries=retries, label="chunk"):
         write_chunk(path, todo[i].start, xi, todo[i].index)
     return path
-
-
-simulate_to_zarr.__doc__ = simulate_to_zarr.__doc__.replace("{options}", _DOC_OPTIONS.strip())
