@@ -11,9 +11,9 @@ The paper's teacher-forced protocol is :func:`cellsde.evaluation.teacher_forced_
 """
 
 from cellsde.baselines._scaling import standardize
-from cellsde.baselines.mechanistic import MechanisticConfig, MechanisticSDE
 from cellsde.baselines.neural_ode import NeuralODE, NeuralODEConfig
 from cellsde.baselines.recurrent import RecurrentBaseline, RecurrentConfig
+from cellsde.nn.mechanistic import MechanisticConfig, MechanisticSDE
 
 __all__ = [
     "MechanisticConfig",

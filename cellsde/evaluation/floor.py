@@ -11,12 +11,12 @@ import numpy as np
 import torch
 import xarray as xr
 
-from cellsde.baselines.mechanistic import MechanisticSDE
 from cellsde.datasets.schema import CELL, GROUP, SPECIES, TIME, X
 from cellsde.errors import SchemaError
 from cellsde.evaluation.scores import prepare, simulate_groups
 from cellsde.evaluation.table import masked_w2, score_table
 from cellsde.nn.base import PopulationModel
+from cellsde.nn.mechanistic import MechanisticSDE
 from models_bio.sde import SDEProtocol
 
 
