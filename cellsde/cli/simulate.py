@@ -39,6 +39,9 @@ def register(subparsers) -> None:
         help="set a nominal parameter value (repeatable)",
     )  # fmt: skip
     p.add_argument("--heterogeneity", choices=("default", "none"), default="default")
+    p.add_argument("--ligand", help="stimulus ligand of models with a two-phase protocol (guo2024)")
+    p.add_argument("--dose", type=float, help="ligand dose, in --dose-units")
+    p.add_argument("--dose-units", help="units of --dose, e.g. ng/mL, nM, ug/mL")
     p.add_argument("--dt", type=float, default=None, help="step of cle/sde")
     p.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
@@ -72,12 +75,31 @@ def parse_params(items: list[str]) -> dict[str, float]:
     return out
 
 
-def load_model(spec: str):
-    """A registered model, or an SBML file read with ``models_bio.sbml.read_sbml``."""
-    import models_bio
+def model_options(args: argparse.Namespace) -> dict[str, object]:
+    """Constructor options given on the command line (``--ligand``, ``--dose``, ``--dose-units``)."""
+    given = {"ligand": args.ligand, "dose": args.dose, "dose_units": args.dose_units}
+    return {k: v for k, v in given.items() if v is not None}
 
+
+def load_model(spec: str, options: dict[str, object] | None = None):
+    """A registered model (built with ``options``), or an SBML file read with ``read_sbml``."""
+    import inspect
+
+    import models_bio
+    from models_bio.registry import constructor
+
+    options = options or {}
     if spec in models_bio.available():
-        return models_bio.get(spec)
+        accepted = inspect.signature(constructor(spec)).parameters
+        unknown = sorted(set(options) - set(accepted))
+        if unknown:
+            flags = ", ".join("--" + k.replace("_", "-") for k in unknown)
+            raise CellsdeError(f"model {spec!r} takes no {flags} option")
+        return models_bio.get(spec, **options)
+    if options:
+        raise CellsdeError(
+            "--ligand/--dose/--dose-units apply to registered models such as guo2024"
+        )
     path = Path(spec)
     if path.suffix.lower() in (".xml", ".sbml") or path.exists():
         if not path.is_file():
@@ -120,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
 
         return run_chunked(args, out, times)
     try:
-        model = load_model(args.model)
+        model = load_model(args.model, model_options(args))
         ds = simulate(
             model, times=times, n_cells=args.cells, method=args.method, seed=args.seed,
             params=parse_params(args.param), heterogeneity=args.heterogeneity, dt=args.dt,
