@@ -4,7 +4,8 @@ VENV    := .venv
 VPY     := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 EXTRAS  := dev,sbml,dask,docs
-PYTEST_ARGS ?=
+# Two workers on the two cores; torch runs single-threaded in the tests (tests/conftest.py).
+PYTEST_ARGS ?= -n 2
 
 .PHONY: all venv demo test lint docs bench clean
 
