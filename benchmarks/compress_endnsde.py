@@ -134,7 +134,12 @@ def run_seed(seed: int, args: argparse.Namespace) -> tuple[pd.DataFrame, list[st
                     names[r["candidate"]] = f"{r['candidate']} [{mode}]"
                 elif r["kind"] == "plain-equal":
                     names[r["candidate"]] = f"{r['candidate'][:-1]} [{mode}])"
-            table["candidate"] = table["candidate"].map(names)
+        for _, r in table[table["kind"] == "plain-equal"].iterrows():
+            # the control's width can differ between seeds (cascade keeps 0..K sets): name it
+            # by the network it controls so seeds pair up, e.g. "plain (=w4+K1 [gd])"
+            name = names[r["candidate"]]
+            names[r["candidate"]] = "plain " + name[name.index("(=") :]
+        table["candidate"] = table["candidate"].map(names)
         if tables:  # wide and narrow rows are identical across modes (same seeds)
             table = table[table["kind"].isin(("dendrites", "plain-equal"))]
         tables.append(table)
@@ -150,7 +155,7 @@ def summarize(tables: pd.DataFrame) -> pd.DataFrame:
     wide = tables[tables["kind"] == "wide"].set_index("seed")["valid_tw2"]
     t = tables.assign(rel=tables["valid_tw2"] / tables["seed"].map(wide))
     g = t.groupby(["candidate", "kind"], sort=False)
-    out = g.agg(width=("width", "first"), K=("K", lambda k: "/".join(str(int(v)) for v in k)),
+    out = g.agg(width=("width", lambda w: "/".join(str(int(v)) for v in w)), K=("K", lambda k: "/".join(str(int(v)) for v in k)),
                 params=("params", "mean"), tw2_mean=("valid_tw2", "mean"),
                 tw2_sd=("valid_tw2", "std"), rel_mean=("rel", "mean"),
                 seconds=("seconds", "mean"), chosen=("best", "sum")).reset_index()  # fmt: skip
@@ -158,12 +163,12 @@ def summarize(tables: pd.DataFrame) -> pd.DataFrame:
 
 
 def markdown(summary: pd.DataFrame, wide_params: int) -> str:
-    lines = ["| network | kind | parameters | params / wide | held-out tW2 (mean ± sd) | "
+    lines = ["| network | kind | width (per seed) | parameters | params / wide | held-out tW2 (mean ± sd) | "
              "tW2 / wide | sets kept | s / fit | chosen |",
-             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+             "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for _, r in summary.iterrows():
         lines.append(
-            f"| {r['candidate']} | {r['kind']} | {int(r['params'])} | "
+            f"| {r['candidate']} | {r['kind']} | {r['width']} | {r['params']:.0f} | "
             f"{r['params'] / wide_params:.3f} | {r['tw2_mean']:.4f} ± {r['tw2_sd']:.4f} | "
             f"{r['rel_mean']:.2f} | {r['K']} | {r['seconds']:.0f} | {int(r['chosen'])} |"
         )
@@ -176,8 +181,9 @@ def verdict(summary: pd.DataFrame) -> str:
     parts, wins, clear, n = [], 0, 0, 0
     for _, r in summary[summary["kind"] == "dendrites"].iterrows():
         ctrl = plain[plain["candidate"].str.endswith(f"(={r['candidate']})")].iloc[0]
-        if set(r["K"].split("/")) == {"0"}:  # no set kept: the same network as its control
-            parts.append(f"{r['candidate']}: no set kept (same network as the control)")
+        if set(r["K"].split("/")) == {"0"}:  # no set kept: same architecture as the control
+            parts.append(f"{r['candidate']}: no set kept at the best checkpoint (same "
+                         "architecture as the control, trained by the schedule)")  # fmt: skip
             continue
         n += 1
         wins += int(r["tw2_mean"] < ctrl["tw2_mean"])
@@ -190,6 +196,26 @@ def verdict(summary: pd.DataFrame) -> str:
         f"{wins} of {n} pairs with dendrites kept ({clear} by more than one sd): "
         + "; ".join(parts)
     )
+
+
+def plot_summary(summary: pd.DataFrame, stem: Path) -> Path:
+    """Pareto plot of the mean held-out tW2; repeated networks are drawn once.
+
+    Left out: plain-equal controls whose width is one of the narrow widths (the same trained
+    network, reused) and dendrite networks that kept no set in any seed.
+    """
+    from cellsde.plot import pareto, save_figure
+
+    narrow = {int(w.split("/")[0]) for w in summary.loc[summary["kind"] == "narrow", "width"]}
+    widths = summary["width"].map(lambda w: {int(v) for v in str(w).split("/")})
+    same = (summary["kind"] == "plain-equal") & widths.map(lambda w: w <= narrow)
+    empty = (summary["kind"] == "dendrites") & summary["K"].map(
+        lambda k: set(k.split("/")) == {"0"}
+    )
+    s = summary[~same & ~empty]
+    fig = pareto(s["params"], s["tw2_mean"], labels=s["candidate"], kinds=s["kind"],
+                 w2_units="(species units)²")  # fmt: skip
+    return save_figure(fig, stem, formats=("png",), dpi=150)[0]
 
 
 def write_docs(label: str, text: str) -> None:
@@ -243,16 +269,12 @@ def main() -> None:
     print(table, "\n", said, f"\nwall {wall:.0f} s, CPU {cpu:.0f} s", sep="")
     if not args.write_docs:
         return
-    from cellsde.plot import pareto, save_figure
-
-    fig = pareto(summary["params"], summary["tw2_mean"], labels=summary["candidate"],
-                 kinds=summary["kind"], w2_units="(species units)²")  # fmt: skip
     label = (f"{budget_['epochs']} epochs, widths {' '.join(map(str, args.widths))}, "
              f"K ≤ {args.max_dendrites}, {' + '.join(args.mode)}, {len(args.seeds)} seeds"
              + ("" if args.wide == [100, 100, 100] else f", wide {'x'.join(map(str, args.wide))}"))  # fmt: skip
     slug = re.sub(r"[^0-9a-z]+", "_", label.lower().replace("≤", "le")).strip("_")
     stem = ROOT / "docs" / "images" / f"compress_endnsde_{slug}"
-    save_figure(fig, stem, formats=("png",), dpi=150)
+    plot_summary(summary, stem)
     wide_txt = "x".join(str(w) for w in args.wide)
     cmd = " ".join(["benchmarks/compress_endnsde.py", "--seeds", *map(str, args.seeds), "--widths",
                     *map(str, args.widths), "--max-dendrites", str(args.max_dendrites), "--mode",
@@ -281,6 +303,9 @@ Seeds {", ".join(map(str, args.seeds))}; torch {torch.__version__}, {platform.ma
 {table}
 
 ![Pareto plot: parameters vs held-out tW2, mean over seeds](images/{stem.name}.png)
+
+The plot leaves out repeated networks (plain controls equal to a narrow network) and
+dendrite networks that kept no set.
 
 Reading (this run): {said}.
 """
