@@ -87,6 +87,27 @@ def report_text(cfg: DemoConfig, n: dict[str, Any]) -> str:
             f"| {g} | ({t[0]:.2f}, {t[1]:.2f}) | ({e[0]:.2f}, {e[1]:.2f}) | ({s[0]:.2f}, {s[1]:.2f}) |"
         )
     lines += ["", "![recovery](theta_recovery.png)", ""]
+    if n.get("compress_rows"):
+        lines += [
+            "## 7. Compressing the networks with dendrites",
+            "",
+            "Each candidate is refit with the same loss and epoch budget and scored on the held-out "
+            "groups (tW2 summed over groups). Parameters count dendrites.",
+            "",
+            "| candidate | kind | width | dendrite sets | parameters | held-out tW2 |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for r in n["compress_rows"]:
+            lines.append(
+                f"| {r['candidate']} | {r['kind']} | {r['width']} | {r['K']} | {r['params']} | "
+                f"{_fmt(float(r['valid_tw2']))} |"
+            )
+        verdict = (
+            f"chosen: {n['compress_best']} (within 5 % of the wide model)"
+            if n["compressed"]
+            else "no smaller network came within 5 % of the wide model; the wide model is kept"
+        )
+        lines += ["", verdict + ".", "", "![pareto](compression_pareto.png)", ""]
     return "\n".join(lines)
 
 

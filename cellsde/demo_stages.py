@@ -186,6 +186,37 @@ def stage_infer(
     }
 
 
+def stage_compress(
+    root: Path, cfg: DemoConfig, numbers: dict, *, guo, progress
+) -> tuple[list[str], dict]:
+    from cellsde.compression import compress
+    from cellsde.fit_config import FitConfig
+    from cellsde.nn.checkpoint import load_model, save_model
+    from cellsde.plot import pareto
+
+    train, held = _split(root)
+    wide = load_model(root / "model.pt")
+    config = FitConfig(epochs=cfg.compress_epochs, lr=5e-3, weight_decay=1e-4, dt=cfg.dt, seed=cfg.seed,
+                       progress=False)  # fmt: skip
+    res = compress(wide, train, valid=held, widths=(cfg.compress_width,), max_dendrites=1, mode="gd",
+                   tolerance=0.05, config=config, seed=cfg.seed)  # fmt: skip
+    table = res.table
+    table.to_csv(root / "compression.csv", index=False)
+    save_model(res.best_model, root / "model_small.pt")
+    fig = pareto(table["params"].to_numpy(), table["valid_tw2"].to_numpy(),
+                 labels=table["candidate"].tolist(), kinds=table["kind"].tolist())  # fmt: skip
+    rows = [
+        {"candidate": str(r.candidate), "kind": str(r.kind), "width": int(r.width), "K": int(r.K),
+         "params": int(r.params), "valid_tw2": float(r.valid_tw2)}
+        for r in table.itertuples()
+    ]  # fmt: skip
+    return ["compression.csv", "model_small.pt", _figure(fig, root, "compression_pareto")], {
+        "compress_rows": rows,
+        "compress_best": res.best,
+        "compressed": bool(res.compressed),
+    }
+
+
 def stage_report(
     root: Path, cfg: DemoConfig, numbers: dict, *, guo, progress
 ) -> tuple[list[str], dict]:
@@ -202,5 +233,6 @@ STAGES = (
     ("fit", stage_fit),
     ("evaluate", stage_evaluate),
     ("infer", stage_infer),
+    ("compress", stage_compress),
     ("report", stage_report),
 )

@@ -3,6 +3,7 @@
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -21,7 +22,8 @@ def demo_dir(tmp_path_factory):
 def test_demo_writes_every_file(demo_dir):
     out, lines = demo_dir
     for name in ("population.nc", "model.pt", "evaluation.nc", "theta.nc", "report.md",
-                 "population_fan.png", "w2_over_time.png", "theta_recovery.png"):  # fmt: skip
+                 "population_fan.png", "w2_over_time.png", "theta_recovery.png", "compression.csv",
+                 "model_small.pt", "compression_pareto.png"):  # fmt: skip
         assert (out / name).is_file(), name
     assert not (out / "fit.state").exists()
     assert any(line.startswith("report: wrote") for line in lines)
@@ -39,10 +41,16 @@ def test_report_numbers_match_the_saved_results(demo_dir):
     rows = re.findall(r"\| \d \| \(([-0-9.]+), ([-0-9.]+)\) \| \(([-0-9.]+), ([-0-9.]+)\)", text)
     est = np.array([[float(r[2]), float(r[3])] for r in rows])
     np.testing.assert_allclose(est, theta["theta"].values, atol=0.006)
+    table = pd.read_csv(out / "compression.csv")
+    for r in table.itertuples():
+        row = re.search(
+            rf"\| {re.escape(r.candidate)} \| {r.kind} \| .* \| {r.params} \| ([0-9.e+-]+) \|", text
+        )
+        assert row is not None and float(row.group(1)) == pytest.approx(r.valid_tw2, rel=1e-3)
 
 
 def test_rerun_reuses_finished_stages_and_fresh_recomputes(demo_dir, capsys):
     out, _ = demo_dir
     assert main(["demo", "--out", str(out), "--small"]) == 0
     printed = capsys.readouterr().out
-    assert printed.count("up to date (reused)") == 7
+    assert printed.count("up to date (reused)") == 8
