@@ -7,6 +7,8 @@ The front door, one verb per task::
     fit(model, train, *, valid, config)       -> FitResult (END-nSDE, tW2 loss)
     evaluate(model, data, ...)                -> Dataset  (per-time W2, coefficient errors)
     infer(model, data, *, method, ...)        -> Dataset  (theta per group, uncertainty)
+    compress(model, train, *, valid, widths)  -> CompressionResult (narrow nets + dendrites)
+    sweep(fn, grid, *, client)                -> Dataset  (a grid of fits/simulations, dask)
 
 Submodules: ``cellsde.datasets`` (schema, files), ``cellsde.losses`` (W2), ``cellsde.solvers``,
 ``cellsde.nn`` (ENDnSDE, checkpoints), ``cellsde.baselines``, ``cellsde.plot``.
@@ -14,6 +16,7 @@ Submodules: ``cellsde.datasets`` (schema, files), ``cellsde.losses`` (W2), ``cel
 
 from cellsde import losses
 from cellsde._version import __version__
+from cellsde.compression import CompressionResult, compress
 from cellsde.datasets import (
     from_arrays,
     import_csv,
@@ -33,11 +36,13 @@ from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
 from cellsde.simulate import simulate
 
 __all__ = [
+    "CompressionResult",
     "ENDnSDE",
     "ENDnSDEConfig",
     "FitConfig",
     "FitResult",
     "__version__",
+    "compress",
     "evaluate",
     "fit",
     "from_arrays",
