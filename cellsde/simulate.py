@@ -382,7 +382,11 @@ def _run_sde(model, th, cols, x0, times, dt, seed, device, progress, opts):
             raise ValueError("this SDE has no declared initial state; pass x0=")
         x0 = np.asarray(model.initial, dtype=float)
     x0 = np.broadcast_to(np.asarray(x0, dtype=float), (n, len(species)))
-    opts = {"dtype": torch.float64, **opts}
+    # Mechanistic SDEs run in float64; a network runs in the dtype of its weights.
+    dtype = torch.float64
+    if isinstance(model, torch.nn.Module):
+        dtype = next(iter(model.state_dict().values()), torch.zeros((), dtype=torch.float64)).dtype
+    opts = {"dtype": dtype, **opts}
     x = euler_maruyama(
         model, x0=x0, theta=full, times=times, dt=dt, seed=seed, device=device,
         progress=progress, **opts,

@@ -132,3 +132,23 @@ def test_seeded_initialisation_is_reproducible_and_leaves_global_rng():
     a, b = ENDnSDE(cfg, seed=5), ENDnSDE(cfg, seed=5)
     assert torch.equal(torch.rand(1), before)
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
+def test_a_fitted_endnsde_is_simulatable_like_any_sde():
+    import numpy as np
+
+    import cellsde
+
+    m = ENDnSDE(
+        ENDnSDEConfig(species=("x1", "x2"), params=("omega1", "omega2"), hidden=(8,)), seed=0
+    )
+    ds = cellsde.simulate(
+        m,
+        times=np.linspace(0, 1, 5),
+        theta=np.zeros((6, 2)),
+        x0=np.array([0.0, 1.0]),
+        seed=3,
+        dt=0.05,
+    )
+    assert ds["x"].shape == (6, 5, 2) and np.isfinite(ds["x"].values).all()
+    np.testing.assert_allclose(ds["x"].values[:, 0], [[0.0, 1.0]] * 6)
