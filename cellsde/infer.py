@@ -204,9 +204,11 @@ def _infer_w2(
     if not n_bootstrap:
         return theta, None
     boot_data = resample_cells(gd, n_boot=n_bootstrap, generator=gen)
+    # Each resample is re-optimised as long as the estimate was: fewer steps from the warm
+    # start would pull the replicates towards it and understate the spread.
     warm = theta.repeat_interleave(n_bootstrap, 0)[:, None, :]  # (group*boot, 1, param)
     boot, _ = minimise_tw2(model, boot_data, lo=lo, hi=hi, starts=warm, n_paths=n_paths, dt=dt,
-                           seed=seed + 1, iterations=max(20, iterations // 3))  # fmt: skip
+                           seed=seed + 1, iterations=iterations)  # fmt: skip
     return theta, boot.view(gd.obs.shape[0], n_bootstrap, -1)
 
 
