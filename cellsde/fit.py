@@ -20,13 +20,13 @@ import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
-from cellsde.datasets.schema import SPECIES, X
 from cellsde.errors import CellsdeError
 from cellsde.fit_config import FitConfig
 from cellsde.fit_state import TrainingState, load_state, save_state
 from cellsde.nn.base import PopulationModel
 from cellsde.nn.endnsde import ENDnSDE
 from cellsde.nn.objective import per_time_w2, tw2_loss
+from cellsde.nn.standardized import Standardized, standardize
 from cellsde.nn.training_data import GroupedData, group_tensors
 
 HISTORY_VARS = ("train_loss", "valid_loss", "grad_norm", "wall_time")
@@ -53,25 +53,6 @@ class FitResult:
     history: xr.Dataset
     best_epoch: int
     config: FitConfig
-
-
-def _standardize(model: ENDnSDE, train: xr.Dataset) -> None:
-    x = train[X].sel({SPECIES: list(model.config.species)}).values  # (cell, time, species)
-    flat = x.reshape(-1, x.shape[-1])
-    scale = np.nanstd(flat, axis=0)
-    scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
-    loc = np.nan_to_num(np.nanmean(flat, axis=0))
-    th_loc = np.zeros(len(model.config.params))
-    th_scale = np.ones(len(model.config.params))
-    if model.config.params:
-        th = train["theta"].sel(param=list(model.config.params)).values
-        th_loc, th_scale = th.mean(0), th.std(0)
-        th_scale = np.where(th_scale > 0, th_scale, 1.0)
-    kw = {"dtype": torch.get_default_dtype()}
-    model.set_standardization(
-        x_loc=torch.tensor(loc, **kw), x_scale=torch.tensor(scale, **kw),
-        theta_loc=torch.tensor(th_loc, **kw), theta_scale=torch.tensor(th_scale, **kw),
-    )  # fmt: skip
 
 
 def _prepare(model: PopulationModel, ds: xr.Dataset, config: FitConfig) -> GroupedData:
@@ -130,8 +111,8 @@ def fit(
         )
     device = torch.device(config.device)
     data = _prepare(model, train, config).to(device)  # validates the data first
-    if config.standardize and isinstance(model, ENDnSDE):
-        _standardize(model, train)
+    if config.standardize and isinstance(model, Standardized):
+        standardize(model, train)
     model.to(device)
     if isinstance(model, ENDnSDE) and model.config.params:
         model.set_theta_range(data.theta.min(0).values, data.theta.max(0).values)

@@ -10,10 +10,10 @@ Public names::
 The paper's teacher-forced protocol is :func:`cellsde.evaluation.teacher_forced_w2`.
 """
 
-from cellsde.baselines._scaling import standardize
 from cellsde.baselines.neural_ode import NeuralODE, NeuralODEConfig
 from cellsde.baselines.recurrent import RecurrentBaseline, RecurrentConfig
 from cellsde.nn.mechanistic import MechanisticConfig, MechanisticSDE
+from cellsde.nn.standardized import standardize
 
 __all__ = [
     "MechanisticConfig",

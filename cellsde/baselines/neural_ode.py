@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from cellsde.baselines._scaling import Standardized
 from cellsde.nn.endnsde import ACTIVATIONS, mlp
 from cellsde.nn.rollout import step_counts
+from cellsde.nn.standardized import Standardized
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from cellsde.baselines._scaling import Standardized
 from cellsde.nn.endnsde import ACTIVATIONS, mlp
+from cellsde.nn.standardized import Standardized
 
 CELLS = ("rnn", "lstm")
 NOISES = ("gaussian", "input")

@@ -19,10 +19,11 @@ import torch
 import xarray as xr
 
 from cellsde.errors import CellsdeError
-from cellsde.fit import _prepare, _standardize, fit, validation_loss
+from cellsde.fit import _prepare, fit, validation_loss
 from cellsde.fit_config import FitConfig
 from cellsde.nn.endnsde import ENDnSDE
 from cellsde.nn.objective import per_time_w2, tw2_loss
+from cellsde.nn.standardized import standardize
 from perforate import DendriteConfig, PhaseSchedule, dendritic_layers
 from perforate import train as perforate_train
 
@@ -67,7 +68,7 @@ def fit_cascade(
     """
     device = torch.device(config.device)
     if config.standardize:
-        _standardize(model, train)
+        standardize(model, train)
     model.to(device)
     data = _prepare(model, train, config).to(device)
     vdata = _prepare(model, valid, config).to(device)

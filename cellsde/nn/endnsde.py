@@ -23,8 +23,8 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from cellsde.nn.base import PopulationModel
 from cellsde.nn.rollout import rollout
+from cellsde.nn.standardized import Standardized
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -138,7 +138,7 @@ def mlp(sizes: list[int], activation: str) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-class ENDnSDE(PopulationModel):
+class ENDnSDE(Standardized):
     """Extrinsic-noise-driven neural SDE.
 
     Parameters
@@ -177,10 +177,7 @@ class ENDnSDE(PopulationModel):
         noisy = config.noisy_species or config.species
         mask = torch.tensor([s in noisy for s in config.species], dtype=torch.get_default_dtype())
         self.register_buffer("noise_mask", mask)  # (species,)
-        self.register_buffer("x_loc", torch.zeros(d))
-        self.register_buffer("x_scale", torch.ones(d))
-        self.register_buffer("theta_loc", torch.zeros(p))
-        self.register_buffer("theta_scale", torch.ones(p))
+        self._register_scaling(d, p)
         # Range of theta seen in training (NaN until cellsde.fit sets it): inference flags
         # estimates outside it instead of silently extrapolating.
         self.register_buffer("theta_lo", torch.full((p,), float("nan")))
@@ -199,24 +196,6 @@ class ENDnSDE(PopulationModel):
     @property
     def time_units(self) -> str:
         return self.config.time_units
-
-    def set_standardization(
-        self,
-        *,
-        x_loc: torch.Tensor,
-        x_scale: torch.Tensor,
-        theta_loc: torch.Tensor,
-        theta_scale: torch.Tensor,
-    ) -> None:
-        """Set the fixed input standardisation (scales must be > 0)."""
-        for name, v in (("x_scale", x_scale), ("theta_scale", theta_scale)):
-            if not bool(torch.all(torch.as_tensor(v) > 0)):
-                raise ValueError(f"{name} must be > 0 everywhere")
-        with torch.no_grad():
-            self.x_loc.copy_(torch.as_tensor(x_loc))
-            self.x_scale.copy_(torch.as_tensor(x_scale))
-            self.theta_loc.copy_(torch.as_tensor(theta_loc))
-            self.theta_scale.copy_(torch.as_tensor(theta_scale))
 
     def set_theta_range(self, lo: torch.Tensor, hi: torch.Tensor) -> None:
         """Record the training range of theta, shape (param,) each."""

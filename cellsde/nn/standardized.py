@@ -1,8 +1,8 @@
-"""Fixed input standardisation shared by the baselines, set from training data.
+"""Fixed input standardisation of population models, set from training data.
 
-:func:`cellsde.fit` standardises only :class:`~cellsde.nn.endnsde.ENDnSDE` models
-(``FitConfig.standardize``); call :func:`standardize` on a baseline before fitting so every
-model sees inputs in units of the data's spread. It also accepts an ``ENDnSDE``.
+END-nSDE and the baselines keep buffers ``x_loc``, ``x_scale``, ``theta_loc``, ``theta_scale``;
+:func:`cellsde.fit` calls :func:`standardize` when ``FitConfig.standardize`` is true, so every
+model sees inputs in units of the data's spread.
 """
 
 from __future__ import annotations
@@ -10,12 +10,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 import xarray as xr
-from torch import nn
 
 from cellsde.datasets.schema import PARAM, SPECIES, THETA, X
 from cellsde.errors import ModelMismatchError
 from cellsde.nn.base import PopulationModel
-from cellsde.nn.endnsde import ENDnSDE
 
 
 class Standardized(PopulationModel):
@@ -54,21 +52,21 @@ class Standardized(PopulationModel):
         return torch.cat(z, -1)
 
 
-def standardize(model: nn.Module, train: xr.Dataset) -> None:
+def standardize(model: Standardized, train: xr.Dataset) -> None:
     """Set ``model``'s input standardisation from the training data (in place).
 
     Parameters
     ----------
-    model : Standardized or ENDnSDE
-        A baseline of :mod:`cellsde.baselines` or an END-nSDE.
+    model : Standardized
+        An END-nSDE or a baseline of :mod:`cellsde.baselines`.
     train : xarray.Dataset
         ``x`` (cell, time, species) with the model's species; ``theta`` (cell, param) when the
         model has parameters. Location = mean, scale = standard deviation over all cells and
         times (NaN ignored; a zero or undefined scale becomes 1).
     """
-    if not isinstance(model, (Standardized, ENDnSDE)):
+    if not isinstance(model, Standardized):
         raise TypeError(
-            f"standardize expects a cellsde baseline or an ENDnSDE, got {type(model).__name__}"
+            f"standardize expects an END-nSDE or a cellsde baseline, got {type(model).__name__}"
         )
     species, params = list(model.species), list(model.param_names)
     have = [str(s) for s in train[X][SPECIES].values]
