@@ -207,6 +207,54 @@ def _run_network(net, method, p, times, seed, device, dt, progress, opts):
     return np.asarray(solver(net, x0=x0, params=p, times=times, **kw))
 
 
+def resolve_population(
+    model: Any,
+    *,
+    times: Any,
+    n_cells: int | None,
+    theta: Any,
+    params: Mapping[str, float] | None,
+    method: str | None,
+    seed: int,
+    heterogeneity: Any,
+    cells_per_group: int | None,
+) -> tuple[Any, str, np.ndarray, str, np.ndarray, list[str], np.ndarray]:
+    """Validate the arguments of :func:`simulate` and draw the per-cell parameters.
+
+    Shared with the chunked runs of :mod:`cellsde.distributed`, so a population is the same
+    whatever the chunking. Returns ``(model, kind, times, method, theta (cell, param),
+    param names, group (cell,))``.
+    """
+    model, kind = _resolve_model(model)
+    times = _check_times(times)
+    method = method or _BY_KIND[kind][0]
+    if method == "ssa" and kind == "lattice":
+        method = "lattice-ssa"
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if method not in _BY_KIND[kind]:
+        raise CellsdeError(
+            f"method {method!r} does not apply to a {type(model).__name__}; use one of "
+            f"{', '.join(_BY_KIND[kind])}"
+        )
+    for label, v in (("n_cells", n_cells), ("cells_per_group", cells_per_group)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1):
+            raise ValueError(f"{label} must be a positive int, got {v!r}")
+    if n_cells is None and theta is None and cells_per_group is None:
+        raise ValueError("give n_cells, cells_per_group or theta")
+    model = _with_nominal(model, kind, dict(params or {}))
+    if theta is None:
+        th, cols, group = sample_theta(
+            model, n_cells=n_cells, seed=seed, heterogeneity=heterogeneity,
+            cells_per_group=cells_per_group,
+        )  # fmt: skip
+    else:
+        th, cols, group = _explicit_theta(model, theta, n_cells, cells_per_group)
+        if n_cells is not None and th.shape[0] != n_cells:
+            raise ValueError(f"theta describes {th.shape[0]} cells but n_cells={n_cells}")
+    return model, kind, times, method, th, cols, group
+
+
 def simulate(
     model: Any,
     *,
@@ -290,33 +338,10 @@ def simulate(
             cells_per_group=cells_per_group, x0=x0, observables=observables,
             solver_options=solver_options, client=client, chunk_cells=chunk_cells,
         )  # fmt: skip
-    model, kind = _resolve_model(model)
-    times = _check_times(times)
-    method = method or _BY_KIND[kind][0]
-    if method == "ssa" and kind == "lattice":
-        method = "lattice-ssa"
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    if method not in _BY_KIND[kind]:
-        raise CellsdeError(
-            f"method {method!r} does not apply to a {type(model).__name__}; use one of "
-            f"{', '.join(_BY_KIND[kind])}"
-        )
-    for label, v in (("n_cells", n_cells), ("cells_per_group", cells_per_group)):
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1):
-            raise ValueError(f"{label} must be a positive int, got {v!r}")
-    if n_cells is None and theta is None and cells_per_group is None:
-        raise ValueError("give n_cells, cells_per_group or theta")
-    model = _with_nominal(model, kind, dict(params or {}))
-    if theta is None:
-        th, cols, group = sample_theta(
-            model, n_cells=n_cells, seed=seed, heterogeneity=heterogeneity,
-            cells_per_group=cells_per_group,
-        )  # fmt: skip
-    else:
-        th, cols, group = _explicit_theta(model, theta, n_cells, cells_per_group)
-        if n_cells is not None and th.shape[0] != n_cells:
-            raise ValueError(f"theta describes {th.shape[0]} cells but n_cells={n_cells}")
+    model, kind, times, method, th, cols, group = resolve_population(
+        model, times=times, n_cells=n_cells, theta=theta, params=params, method=method,
+        seed=seed, heterogeneity=heterogeneity, cells_per_group=cells_per_group,
+    )  # fmt: skip
     n = th.shape[0]
     if dt is None and method in ("cle", "sde"):
         dt = float(np.min(np.diff(times))) / 100 if times.size > 1 else 1.0

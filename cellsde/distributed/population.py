@@ -65,33 +65,12 @@ class _Run:
 
 def _prepare(model, *, times, n_cells, theta, params, method, seed, device, dt, heterogeneity,
              cells_per_group, x0, observables, solver_options, chunk_cells) -> _Run:  # fmt: skip
-    from cellsde.heterogeneity import sample_theta
-    from cellsde.simulate import (
-        _BY_KIND,
-        _check_times,
-        _explicit_theta,
-        _resolve_model,
-        _with_nominal,
-        simulate,
-    )
+    from cellsde.simulate import resolve_population, simulate
 
-    resolved, kind = _resolve_model(model)
-    times = _check_times(times)
-    method = method or _BY_KIND[kind][0]
-    if method == "ssa" and kind == "lattice":
-        method = "lattice-ssa"
-    if n_cells is None and theta is None and cells_per_group is None:
-        raise ValueError("give n_cells, cells_per_group or theta")
-    nominal = _with_nominal(resolved, kind, dict(params or {}))
-    if theta is None:
-        th, cols, group = sample_theta(
-            nominal, n_cells=n_cells, seed=seed, heterogeneity=heterogeneity,
-            cells_per_group=cells_per_group,
-        )  # fmt: skip
-    else:
-        th, cols, group = _explicit_theta(nominal, theta, n_cells, cells_per_group)
-        if n_cells is not None and th.shape[0] != n_cells:
-            raise ValueError(f"theta describes {th.shape[0]} cells but n_cells={n_cells}")
+    _, _, times, method, th, cols, group = resolve_population(
+        model, times=times, n_cells=n_cells, theta=theta, params=params, method=method,
+        seed=seed, heterogeneity=heterogeneity, cells_per_group=cells_per_group,
+    )  # fmt: skip
     n = th.shape[0]
     plan = chunk_plan(n, chunk_cells, seed)
     if dt is None and method in ("cle", "sde"):
