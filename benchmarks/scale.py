@@ -53,19 +53,32 @@ def _warm() -> bool:
     return True
 
 
-def _cluster_run(n_workers: int, kwargs: dict, chunk_cells: int):
+def _cluster_run(n_workers: int, kwargs: dict, chunk_cells: int, *, dask_malloc: bool = False):
+    """Time ``simulate`` on ``connect("local:N")`` (what ``--scheduler local:N`` uses).
+
+    ``dask_malloc=True`` keeps dask's default worker environment (MALLOC_TRIM_THRESHOLD_=65536),
+    which ``connect`` removes, to show what that setting costs.
+    """
+    import contextlib
+
     from distributed import Client, LocalCluster
 
     import cellsde
+    from cellsde.distributed import connect
+
+    @contextlib.contextmanager
+    def dask_default():  # a plain LocalCluster, dask's worker environment untouched
+        with (
+            LocalCluster(
+                n_workers=n_workers, threads_per_worker=1, processes=True,
+                dashboard_address=None, host="127.0.0.1",
+            ) as cluster,
+            Client(cluster) as client,
+        ):  # fmt: skip
+            yield client
 
     t0 = time.perf_counter()
-    with (
-        LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
-            host="127.0.0.1", env={"OMP_NUM_THREADS": "1"},
-        ) as cluster,
-        Client(cluster) as client,
-    ):  # fmt: skip
+    with dask_default() if dask_malloc else connect(f"local:{n_workers}") as client:
         client.run(_warm)
         start = time.perf_counter() - t0
         cpu0 = sum(client.run(_cpu_seconds).values()) + time.process_time()
@@ -127,6 +140,7 @@ def main(argv=None) -> str:
     here_wall, here_cpu = time.perf_counter() - t0, time.process_time() - c0
     one, wall1, cpu1, start1, rss1 = _cluster_run(1, kwargs, args.chunk_cells)
     many, wall_n, cpu_n, start_n, rss_n = _cluster_run(args.workers, kwargs, args.chunk_cells)
+    _, wall_d, cpu_d, _, rss_d = _cluster_run(1, kwargs, args.chunk_cells, dask_malloc=True)
     same = all(np.array_equal(here.x.values, d.x.values, equal_nan=True) for d in (one, many))
     load1 = os.getloadavg()
     n_chunks = one.attrs["n_chunks"]
@@ -161,12 +175,20 @@ def main(argv=None) -> str:
         f"| dask, {args.workers} workers | {wall_n:.1f} | {cpu_n:.1f} | "
         f"{wall_n / plain_wall:.2f}× | {cpu_n / plain_cpu:.2f}× | {wall1 / wall_n:.2f}× | "
         f"{', '.join(f'{r:.0f}' for r in rss_n)} |",
+        f"| dask, 1 worker, dask's default worker environment (MALLOC_TRIM_THRESHOLD_=65536) | "
+        f"{wall_d:.1f} | {cpu_d:.1f} | {wall_d / plain_wall:.2f}× | {cpu_d / plain_cpu:.2f}× | "
+        f"{wall1 / wall_d:.2f}× | {', '.join(f'{r:.0f}' for r in rss_d)} |",
         "",
         f"Dask overhead (1-worker run / plain run): {wall1 / plain_wall:.2f}× wall, "
         f"{cpu1 / plain_cpu:.2f}× CPU; of which chunking alone: {here_wall / plain_wall:.2f}× "
         f"wall. Speed-up of {args.workers} workers over 1: {wall1 / wall_n:.2f}× wall. A "
         f"worker holds one chunk ({args.chunk_cells} cells) at a time, so its peak RSS is the "
-        "imported libraries (torch, numpy, xarray) plus one chunk, whatever the population.",
+        "imported libraries (torch, numpy, xarray) plus one chunk, whatever the population. "
+        "The clusters are made by `cellsde.distributed.connect('local:N')` (what "
+        "`--scheduler local:N` uses), which unsets dask's MALLOC_TRIM_THRESHOLD_=65536 worker "
+        "setting: with it glibc maps and unmaps every numpy temporary above 128 KiB, and the "
+        "last row shows what that costs. On your own dask cluster set "
+        "`distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_: null` in the dask config.",
         "",
         "Full-size command (issue #9 target, 100 000 cells × 100 h):",
         "",

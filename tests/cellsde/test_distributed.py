@@ -84,6 +84,9 @@ def test_identical_for_one_and_two_workers(client):
     two = cellsde.simulate("damped_oscillator", **OSC, chunk_cells=25, client=client)
     with connect("local:1") as one_worker:
         assert len(one_worker.scheduler_info()["workers"]) == 1
+        # dask's default MALLOC_TRIM_THRESHOLD_ makes numpy loops ~1.7x slower: unset it
+        env = one_worker.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
+        assert list(env.values()) == [os.environ.get("MALLOC_TRIM_THRESHOLD_")]
         one = cellsde.simulate("damped_oscillator", **OSC, chunk_cells=25, client=one_worker)
     xr.testing.assert_identical(two, here)
     xr.testing.assert_identical(one, here)
