@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -28,6 +28,7 @@ from cellsde.inference.amortized import Amortizer
 from cellsde.inference.amortized_train import train_amortizer
 from cellsde.inference.bootstrap import resample_cells
 from cellsde.inference.groups import assign_groups
+from cellsde.inference.observables import derive_observables
 from cellsde.inference.w2_search import minimise_tw2, objective
 from cellsde.nn.base import PopulationModel
 from cellsde.nn.training_data import GroupedData, group_tensors
@@ -87,6 +88,7 @@ def infer(
     seed: int = 0,
     bounds: Mapping[str, tuple[float, float]] | None = None,
     observables: Mapping[str, Mapping[str, float]] | None = None,
+    observed: Sequence[str] | None = None,
     initial_state: np.ndarray | None = None,
     n_paths: int | None = None,
     dt: float | None = None,
@@ -116,7 +118,13 @@ def infer(
         Parameter range; default the model's training range.
     observables : mapping, optional
         How observed data species are formed from model species (see
-        :func:`cellsde.nn.training_data.group_tensors`).
+        :func:`cellsde.nn.training_data.group_tensors`). An observable missing from the
+        data is computed from the data's species by the same recipe when they have its
+        parts (e.g. total nuclear NF-kB from ``NFkBn`` and ``IkBaNFkBn``).
+    observed : sequence of str, optional
+        The data species (or observables) compared; default the amortizer's inputs when
+        ``amortizer`` is given, else every data species that is a model species or a
+        declared observable.
     initial_state : numpy.ndarray, shape (species,) or (n, species), optional
         Initial states when the data do not measure every model species.
     n_paths : int, optional
@@ -147,9 +155,26 @@ def infer(
     grouped, assignment = assign_groups(
         data, group_size=group_size, min_cells=2 if n_bootstrap else 1
     )
-    data_species = [str(s) for s in data[SPECIES].values]
     observables = dict(observables or {})
-    observed = tuple(s for s in data_species if s in model.species or s in observables)
+    if observed is None and amortizer is not None:
+        observed = amortizer.config.observed
+    if observed is not None:
+        observed = tuple(str(s) for s in observed)
+        bad = [s for s in observed if s not in model.species and s not in observables]
+        if not observed or bad:
+            raise CellsdeError(
+                f"observed {bad or '()'} must be model species or declared observables; "
+                f"model species: {list(model.species)}, observables: {list(observables)}"
+            )
+        grouped = derive_observables(grouped, observables, names=observed)
+    data_species = [str(s) for s in grouped[SPECIES].values]
+    if observed is None:
+        observed = tuple(s for s in data_species if s in model.species or s in observables)
+    if method == "amortized" and amortizer is not None and observed != amortizer.config.observed:
+        raise CellsdeError(
+            f"the amortizer reads {list(amortizer.config.observed)}, not {list(observed)}; "
+            "pass observed= its species (with observables= recipes if the data lack them)"
+        )
     if not observed:
         raise CellsdeError(
             f"none of the data's species {data_species} is a model species {list(model.species)} "
@@ -213,6 +238,11 @@ def _infer_w2(
 
 
 def _amortizer_inputs(net: Amortizer, gd: GroupedData) -> tuple[torch.Tensor, torch.Tensor]:
+    if gd.obs.shape[-1] != len(net.config.observed):
+        raise CellsdeError(
+            f"the amortizer reads {list(net.config.observed)} but {gd.obs.shape[-1]} data species "
+            "were given; pass observed= the amortizer's species"
+        )
     times = tuple(gd.times.tolist())
     if len(times) != len(net.config.times) or not np.allclose(
         times, net.config.times, rtol=1e-6, atol=1e-9

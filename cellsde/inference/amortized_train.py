@@ -62,8 +62,8 @@ def train_amortizer(
 ) -> Amortizer:
     """Train an :class:`Amortizer` on ``n_sets`` parameter sets drawn uniformly in [lo, hi].
 
-    Each epoch shows every set with a random group size K in 1..k_max (a random subset of its
-    ``k_max`` simulated cells), so the network serves any K up to ``k_max``.
+    The sets are simulated with ``model`` (``k_max`` paths each), then
+    :func:`fit_amortizer` trains on them.
 
     Returns
     -------
@@ -75,12 +75,86 @@ def train_amortizer(
     theta = lo + (hi - lo) * u  # (set, param)
     y = simulate_sets(model, x0=x0, theta=theta, times=times, readout=readout,
                       k=k_max, dt=dt, generator=gen)  # fmt: skip
-    cfg = AmortizerConfig(observed=observed, params=model.param_names, times=tuple(times.tolist()),
-                          k_max=k_max, hidden=hidden)  # fmt: skip
+    return fit_amortizer(y, theta, observed=observed, params=model.param_names, times=times,
+                         lo=lo, hi=hi, k_max=k_max, epochs=epochs, lr=lr,
+                         weight_decay=weight_decay, hidden=hidden, generator=gen, seed=seed)  # fmt: skip
+
+
+def fit_amortizer(
+    y: torch.Tensor,
+    theta: torch.Tensor,
+    *,
+    observed: tuple[str, ...],
+    params: tuple[str, ...],
+    times: torch.Tensor,
+    lo: torch.Tensor | None = None,
+    hi: torch.Tensor | None = None,
+    k_max: int = 32,
+    epochs: int = 1500,
+    lr: float = 3e-3,
+    weight_decay: float = 1e-4,
+    hidden: int = 64,
+    seed: int = 0,
+    generator: torch.Generator | None = None,
+) -> Amortizer:
+    """Train an :class:`Amortizer` on given trajectories with known parameters.
+
+    Use it to train on simulations of the ground-truth (mechanistic) model, as the
+    END-nSDE paper does, instead of on simulations of a fitted model.
+
+    Each epoch is one full-batch Adam step on the MSE of the standardised theta; every set
+    shows a random group size K in 1..k_max, made of a random subset of its ``n`` cells
+    (fresh each epoch, so sets with ``n > k_max`` cells give more distinct groups).
+
+    Parameters
+    ----------
+    y : torch.Tensor, shape (set, n, time, observed)
+        ``n >= k_max`` trajectories per parameter set, no NaN.
+    theta : torch.Tensor, shape (set, param)
+        The parameters of each set.
+    observed, params : tuple of str
+        Names of the last axis of ``y`` and of ``theta``.
+    times : torch.Tensor, shape (time,)
+        Observation times of ``y``.
+    lo, hi : torch.Tensor, shape (param,), optional
+        Range the outputs are scaled to (default: the range of ``theta``).
+    k_max, epochs, lr, weight_decay, hidden
+        Largest group size, Adam steps, learning rate, weight decay, embedding width.
+    seed : int
+        Seeds the weights and, without ``generator``, the subsets.
+    generator : torch.Generator, optional
+        Source of the random subsets.
+
+    Returns
+    -------
+    Amortizer
+        The trained network (in eval mode).
+    """
+    if y.ndim != 4 or theta.ndim != 2 or y.shape[0] != theta.shape[0]:
+        raise ValueError(
+            f"y must be (set, n, time, observed) and theta (set, param) with the same sets; "
+            f"got {tuple(y.shape)} and {tuple(theta.shape)}"
+        )
+    if y.shape[1] < k_max:
+        raise ValueError(f"y has {y.shape[1]} trajectories per set; k_max={k_max} needs >= k_max")
+    if y.shape[2] != len(times) or y.shape[3] != len(observed) or theta.shape[1] != len(params):
+        raise ValueError(
+            f"y {tuple(y.shape)} / theta {tuple(theta.shape)} do not match {len(times)} times, "
+            f"observed {list(observed)} and params {list(params)}"
+        )
+    if not bool(torch.isfinite(y).all() & torch.isfinite(theta).all()):
+        raise ValueError("y and theta must be finite (drop cells with NaN first)")
+    dev = y.device
+    gen = generator or torch.Generator(device=dev).manual_seed(seed)
+    lo = theta.min(0).values if lo is None else torch.as_tensor(lo, dtype=y.dtype, device=dev)
+    hi = theta.max(0).values if hi is None else torch.as_tensor(hi, dtype=y.dtype, device=dev)
+    n_sets, n = y.shape[:2]
+    cfg = AmortizerConfig(observed=tuple(observed), params=tuple(params),
+                          times=tuple(float(t) for t in times.tolist()), k_max=k_max, hidden=hidden)  # fmt: skip
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        net = Amortizer(cfg).to(x0.device)
-    flat = y.flatten(-2).reshape(-1, y.shape[-2] * y.shape[-1])  # (set*k, features)
+        net = Amortizer(cfg).to(dev)
+    flat = y.flatten(-2).reshape(-1, y.shape[-2] * y.shape[-1])  # (set*n, features)
     with torch.no_grad():
         net.reference.copy_(flat.mean(0))
         net.y_loc.copy_(flat.mean(0))
@@ -89,15 +163,13 @@ def train_amortizer(
         net.theta_scale.copy_(torch.where(hi > lo, (hi - lo) / 2, torch.ones_like(hi)))
     opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
     target = (theta - net.theta_loc) / net.theta_scale
+    rows = torch.arange(n_sets, device=dev)[:, None]
     for _ in range(epochs):
-        ks = torch.randint(1, k_max + 1, (n_sets, 1), generator=gen, device=gen.device).to(
-            x0.device
-        )
-        order = (
-            torch.rand((n_sets, k_max), generator=gen, device=gen.device).to(x0.device).argsort(1)
-        )
-        mask = order < ks  # a random subset of size K per set
-        pred = (net(y, mask) - net.theta_loc) / net.theta_scale
+        ks = torch.randint(1, k_max + 1, (n_sets, 1), generator=gen, device=gen.device).to(dev)
+        order = torch.rand((n_sets, n), generator=gen, device=gen.device).to(dev).argsort(1)
+        pick = order[:, :k_max]  # (set, k_max) a random subset of the n cells
+        mask = torch.arange(k_max, device=dev)[None, :] < ks  # first K of the subset count
+        pred = (net(y[rows, pick], mask) - net.theta_loc) / net.theta_scale
         loss = (pred - target).pow(2).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -1,0 +1,99 @@
+"""Derived observables in inference and training the amortizer on given trajectories."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+
+import models_bio as mb
+from cellsde.errors import CellsdeError, ModelMismatchError
+from cellsde.infer import infer
+from cellsde.inference.amortized_train import fit_amortizer
+from cellsde.inference.observables import derive_observables
+from cellsde.nn.mechanistic import MechanisticSDE
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "nn"))
+from helpers_nn import damped_dataset
+
+SUM = {"s": {"x1": 1.0, "x2": 1.0}}
+
+
+def small() -> xr.Dataset:
+    x = np.arange(24.0).reshape(2, 3, 4)
+    x[1, 2, 2] = np.nan
+    return xr.Dataset(
+        {"x": (("cell", "time", "species"), x)},
+        coords={"species": list("abcd"), "time": [0.0, 1.0, 2.0], "group": ("cell", [0, 0])},
+    )
+
+
+def test_derive_observables_is_the_weighted_sum_and_propagates_nan():
+    ds = small()
+    out = derive_observables(ds, {"s": {"a": 1.0, "c": 2.0}}, names=["s", "b"])
+    assert list(out["species"].values) == ["a", "b", "c", "d", "s"]
+    expect = ds["x"].values[..., 0] + 2 * ds["x"].values[..., 2]  # (cell, time)
+    np.testing.assert_array_equal(out["x"].sel(species="s").values, expect)
+    assert np.isnan(out["x"].values[1, 2, 4]) and not np.isnan(out["x"].values[1, 1, 4])
+    np.testing.assert_array_equal(out["x"].values[..., :4], ds["x"].values)
+    assert derive_observables(ds, {}, names=["a"]) is ds  # nothing to add
+    with pytest.raises(ModelMismatchError, match="no recipe"):
+        derive_observables(ds, {}, names=["s"])
+    with pytest.raises(ModelMismatchError, match=r"needs data species \['z'\]"):
+        derive_observables(ds, {"s": {"a": 1.0, "z": 1.0}}, names=["s"])
+
+
+def test_fit_amortizer_learns_a_spread_parameter():
+    # Oracle: y = sigma * N(0, 1) per time with log10 sigma = theta; the group's sample
+    # spread identifies theta, so the trained net must beat the prior mean by far.
+    gen = torch.Generator().manual_seed(0)
+    n_sets, n, t = 96, 32, 6
+    theta = torch.rand(n_sets, 1, generator=gen) * 2 - 2  # in [-2, 0]
+    y = 10 ** theta[:, None, None, :] * torch.randn(n_sets, n, t, 1, generator=gen)
+    net = fit_amortizer(y, theta, observed=("s",), params=("w",), times=torch.arange(t * 1.0),
+                        k_max=16, epochs=400, hidden=32, seed=1)  # fmt: skip
+    th_test = torch.linspace(-1.8, -0.2, 9)[:, None]
+    y_test = 10 ** th_test[:, None, None, :] * torch.randn(9, 16, t, 1, generator=gen)
+    with torch.no_grad():
+        est = net(y_test)
+    err = (est - th_test).abs().mean().item()
+    prior = (th_test - theta.mean()).abs().mean().item()
+    assert err < 0.3 * prior, (err, prior)
+    assert net.config.observed == ("s",) and net.config.k_max == 16
+    with pytest.raises(ValueError, match="k_max=40 needs"):
+        fit_amortizer(y, theta, observed=("s",), params=("w",), times=torch.arange(t * 1.0),
+                      k_max=40)  # fmt: skip
+    with pytest.raises(ValueError, match="do not match"):
+        fit_amortizer(y, theta, observed=("s", "u"), params=("w",), times=torch.arange(t * 1.0))
+
+
+def test_infer_forms_a_derived_observable_for_the_amortizer():
+    truth = MechanisticSDE(mb.damped_oscillator(k1=0.3, k2=0.1))
+    data = damped_dataset(n_per_group=8, grid=(-0.5, 0.5), seed=3, n_times=6)
+    x = torch.tensor(data["x"].values, dtype=torch.float32)  # (cell, time, species)
+    y = x.sum(-1, keepdim=True).view(4, 8, 6, 1)  # (set, cell, time, 1): x1 + x2
+    theta = torch.tensor(data["theta"].values[::8], dtype=torch.float32)
+    times = torch.tensor(data["time"].values, dtype=torch.float32)
+    net = fit_amortizer(y, theta, observed=("s",), params=truth.param_names, times=times,
+                        k_max=8, epochs=20, seed=0)  # fmt: skip
+    res = infer(truth, data.drop_vars("theta"), method="amortized", amortizer=net,
+                observables=SUM, n_bootstrap=0, dt=0.05, n_paths=16)  # fmt: skip
+    with torch.no_grad():
+        direct = net(y).numpy()  # the oracle: the network on the summed trajectories
+    np.testing.assert_allclose(res["theta"].values, direct, rtol=1e-5, atol=1e-6)
+    assert np.isfinite(res["tw2"].values).all()
+    # measured data that carry only the sum work the same way, from given initial states
+    summed = derive_observables(data, SUM, names=["s"]).sel(species=["s"])
+    res2 = infer(truth, summed.drop_vars("theta"), method="amortized", amortizer=net,
+                 observables=SUM, initial_state=np.array([0.0, 1.0]), n_bootstrap=0, dt=0.05,
+                 n_paths=16)  # fmt: skip
+    np.testing.assert_allclose(res2["theta"].values, direct, rtol=1e-5, atol=1e-6)
+    with pytest.raises(CellsdeError, match=r"observed \['s'\] must be"):
+        infer(truth, data, method="amortized", amortizer=net, n_bootstrap=0)
+    with pytest.raises(CellsdeError, match="the amortizer reads"):
+        infer(truth, data, method="amortized", amortizer=net, observables=SUM,
+              observed=["x1"], n_bootstrap=0)  # fmt: skip
+    with pytest.raises(CellsdeError, match="must be model species or declared"):
+        infer(truth, data, observed=["q"], n_bootstrap=0)
