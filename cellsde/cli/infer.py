@@ -27,10 +27,52 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--amortizer", help="saved amortizer to reuse (method amortized)")
     p.add_argument("--save-amortizer", help="write the trained amortizer here (method amortized)")
+    p.add_argument(
+        "--observable",
+        action="append",
+        default=[],
+        metavar="NAME=A+B",
+        help="a data species formed as a sum of model species, e.g. "
+        "nfkb_nuclear=NFkBn+IkBaNFkBn (weights as 2*A+B); repeatable",
+    )
+    p.add_argument(
+        "--observed",
+        help="comma-separated data species to compare (default: the amortizer's, else all "
+        "that are model species or observables)",
+    )
+    p.add_argument(
+        "--initial-state",
+        help="dataset (.nc/.zarr) whose first time point gives the initial states of every "
+        "model species (for data that do not measure them all)",
+    )
     p.set_defaults(func=run)
 
 
+def parse_observable(text: str) -> tuple[str, dict[str, float]]:
+    """``"name=A+2*B"`` -> ``("name", {"A": 1.0, "B": 2.0})``."""
+    from cellsde.errors import CellsdeError
+
+    name, sep, rhs = text.partition("=")
+    terms = [t.strip() for t in rhs.split("+")]
+    if not sep or not name.strip() or not all(terms):
+        raise CellsdeError(
+            f"--observable {text!r}: write NAME=SPECIES+SPECIES (e.g. n=NFkBn+IkBaNFkBn)"
+        )
+    recipe: dict[str, float] = {}
+    for term in terms:
+        weight, _, species = term.rpartition("*") if "*" in term else ("1", "", term)
+        try:
+            recipe[species.strip()] = recipe.get(species.strip(), 0.0) + float(weight)
+        except ValueError:
+            raise CellsdeError(
+                f"--observable {text!r}: weight {weight!r} is not a number"
+            ) from None
+    return name.strip(), recipe
+
+
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from cellsde.datasets import open_dataset
     from cellsde.datasets.io import write_table
     from cellsde.errors import CellsdeError
@@ -40,11 +82,26 @@ def run(args: argparse.Namespace) -> int:
 
     if args.method != "amortized" and (args.amortizer or args.save_amortizer):
         raise CellsdeError("--amortizer/--save-amortizer go with --method amortized")
+    observables = dict(parse_observable(t) for t in args.observable)
+    observed = [s.strip() for s in args.observed.split(",")] if args.observed else None
     model = load_model(args.model)
     data = open_dataset(args.data)
+    x0 = None
+    if args.initial_state:
+        start = open_dataset(args.initial_state)
+        have = [str(s) for s in start["species"].values]
+        missing = [s for s in model.species if s not in have]
+        if missing:
+            raise CellsdeError(
+                f"--initial-state {args.initial_state!r} lacks model species {missing[:5]}"
+                f"{'...' if len(missing) > 5 else ''}"
+            )
+        x0 = start["x"].isel(time=0).sel(species=list(model.species)).values  # (cell, species)
+        x0 = x0[np.isfinite(x0).all(-1)]  # rows without NaN
     net = load_amortizer(args.amortizer) if args.amortizer else None
     result = infer(model, data, method=args.method, group_size=args.group_size, seed=args.seed,
-                   n_bootstrap=args.bootstrap, amortizer=net)  # fmt: skip
+                   n_bootstrap=args.bootstrap, amortizer=net, observables=observables,
+                   observed=observed, initial_state=x0)  # fmt: skip
     write_table(result, args.out)
     th = result["theta"].values
     for g in range(th.shape[0]):
