@@ -12,8 +12,13 @@ from cellsde.errors import CellsdeError
 # variable switches off glibc's adaptive mmap threshold, so every numpy temporary above 128 KiB
 # is mmap'ed and unmapped again: the SSA/tau-leaping loops of a 1000-cell chunk then cost
 # 1.6-1.9x the CPU of the same chunk in a normal process (measured, benchmarks/scale.py).
-# ``None`` unsets a variable in ``distributed.nanny.pre-spawn-environ``.
-LOCAL_WORKER_ENVIRON = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+# ``None`` unsets a variable in ``distributed.nanny.pre-spawn-environ``. The statistical
+# profiler samples every task thread each 10 ms for the dashboard, which local clusters do not
+# start; it costs another ~5-10 % of a worker's CPU on these Python-level loops.
+LOCAL_CLUSTER_CONFIG = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    "distributed.worker.profile.enabled": False,
+}
 
 
 def _require_distributed():
@@ -35,7 +40,7 @@ def connect(spec: str, *, timeout: float = 30.0) -> Iterator[Any]:
     spec : str
         ``"local:N"``: start a ``LocalCluster`` of N single-threaded worker processes (no
         dashboard, loopback only), without dask's ``MALLOC_TRIM_THRESHOLD_`` worker setting,
-        which slows numpy-heavy simulation loops ~1.7x. Anything else is a scheduler
+        which slows numpy-heavy simulation loops ~1.7x, and without the worker profiler. Anything else is a scheduler
         address, e.g. ``"tcp://10.0.0.5:8786"``; for such clusters start the workers with
         ``distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_: null`` in the dask
         config for the same speed.
@@ -53,7 +58,7 @@ def connect(spec: str, *, timeout: float = 30.0) -> Iterator[Any]:
         count = spec.partition(":")[2]
         if not count.isdigit() or int(count) < 1:
             raise CellsdeError(f"scheduler {spec!r}: expected local:N with N >= 1, e.g. local:2")
-        with dask.config.set(LOCAL_WORKER_ENVIRON):  # read when the nannies are made
+        with dask.config.set(LOCAL_CLUSTER_CONFIG):  # read when the nannies are made
             cluster = distributed.LocalCluster(
                 n_workers=int(count), threads_per_worker=1, processes=True,
                 dashboard_address=None, host="127.0.0.1",
