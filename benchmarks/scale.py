@@ -56,8 +56,8 @@ def _warm() -> bool:
 def _cluster_run(n_workers: int, kwargs: dict, chunk_cells: int, *, dask_malloc: bool = False):
     """Time ``simulate`` on ``connect("local:N")`` (what ``--scheduler local:N`` uses).
 
-    ``dask_malloc=True`` keeps dask's default worker environment (MALLOC_TRIM_THRESHOLD_=65536),
-    which ``connect`` removes, to show what that setting costs.
+    ``dask_malloc=True`` keeps dask's default workers (MALLOC_TRIM_THRESHOLD_=65536, profiler
+    on), which ``connect`` changes, to show what those defaults cost.
     """
     import contextlib
 
@@ -175,7 +175,7 @@ def main(argv=None) -> str:
         f"| dask, {args.workers} workers | {wall_n:.1f} | {cpu_n:.1f} | "
         f"{wall_n / plain_wall:.2f}× | {cpu_n / plain_cpu:.2f}× | {wall1 / wall_n:.2f}× | "
         f"{', '.join(f'{r:.0f}' for r in rss_n)} |",
-        f"| dask, 1 worker, dask's default worker environment (MALLOC_TRIM_THRESHOLD_=65536) | "
+        f"| dask, 1 worker, dask's default workers (MALLOC_TRIM_THRESHOLD_=65536, profiler on) | "
         f"{wall_d:.1f} | {cpu_d:.1f} | {wall_d / plain_wall:.2f}× | {cpu_d / plain_cpu:.2f}× | "
         f"{wall1 / wall_d:.2f}× | {', '.join(f'{r:.0f}' for r in rss_d)} |",
         "",
@@ -186,9 +186,9 @@ def main(argv=None) -> str:
         "imported libraries (torch, numpy, xarray) plus one chunk, whatever the population. "
         "The clusters are made by `cellsde.distributed.connect('local:N')` (what "
         "`--scheduler local:N` uses), which unsets dask's MALLOC_TRIM_THRESHOLD_=65536 worker "
-        "setting: with it glibc maps and unmaps every numpy temporary above 128 KiB, and the "
-        "last row shows what that costs. On your own dask cluster set "
-        "`distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_: null` in the dask config.",
+        "setting (with it glibc maps and unmaps every numpy temporary above 128 KiB) and "
+        "switches off the dashboard's worker profiler; the last row shows what dask's defaults "
+        "cost. On your own cluster use the dask config in docs/api/distributed.md.",
         "",
         "Full-size command (issue #9 target, 100 000 cells × 100 h):",
         "",
