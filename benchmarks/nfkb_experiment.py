@@ -164,7 +164,7 @@ def experimental(path: Path, times: np.ndarray) -> xr.Dataset:
 # ---------------------------------------------------------------- part 1: recovery
 
 
-def train_net(train: xr.Dataset, *, epochs: int, seed: int, k_max: int = 32):
+def train_net(train: xr.Dataset, *, epochs: int, seed: int, k_max: int = 32, spread: bool = False):
     from cellsde.inference.amortized_train import fit_amortizer
 
     y, theta, _ = by_group(train)
@@ -172,7 +172,7 @@ def train_net(train: xr.Dataset, *, epochs: int, seed: int, k_max: int = 32):
     return fit_amortizer(torch.tensor(y, dtype=torch.float32), torch.tensor(theta, dtype=torch.float32),
                          observed=(OBS,), params=PARAMS, times=times, k_max=min(k_max, y.shape[1]),
                          lo=torch.tensor([-3.5, -3.5]), hi=torch.tensor([-1.5, -1.5]),
-                         epochs=epochs, seed=seed)  # fmt: skip
+                         epochs=epochs, seed=seed, spread_features=spread)  # fmt: skip
 
 
 def relative_errors(est: np.ndarray, true: np.ndarray) -> dict[str, float]:
@@ -375,6 +375,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=OUT, help="where amortizer/ranked data go")
     ap.add_argument("--seeds", type=int, default=3, help="amortizer seeds (recovery)")
     ap.add_argument("--epochs", type=int, default=4000)
+    ap.add_argument("--spread-features", action="store_true", help="log-spread head inputs")
     ap.add_argument("--draws", type=int, default=4, help="K-path draws per group for tW2")
     ap.add_argument("--bootstrap", type=int, default=50)
     ap.add_argument("--modes", default="pooled,per-dose")
@@ -402,7 +403,7 @@ def main() -> None:
     nets, per_seed, t_train = [], [], []
     for s in seeds:
         t0 = time.perf_counter()
-        nets.append(train_net(train, epochs=args.epochs, seed=s))
+        nets.append(train_net(train, epochs=args.epochs, seed=s, spread=args.spread_features))
         t_train.append(time.perf_counter() - t0)
         per_seed.append(recovery(nets[-1], test, KS))
         print(f"seed {s}: trained in {t_train[-1]:.0f} s; "
@@ -413,14 +414,16 @@ def main() -> None:
     env = (f"torch {torch.__version__}, {platform.machine()}, {torch.get_num_threads()} thread(s); "
            f"load {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f} on {os.cpu_count()} shared cores")  # fmt: skip
     cmd = "`OMP_NUM_THREADS=1 .venv/bin/python benchmarks/nfkb_experiment.py" + (
-        f" --part {args.part} --seeds {args.seeds} --epochs {args.epochs} --write-docs`"
+        f" --part {args.part} --seeds {args.seeds} --epochs {args.epochs}"
+        + (" --spread-features" if args.spread_features else "")
+        + " --write-docs`"
     )
     rec_text = (
         f"{cmd}\n\nGround truth: `benchmarks/nfkb_sde_data.py` (Guo 2024 SDE with noise on IκBα "
         f"transcription and NF-κB translocation, TNF 100 ng/mL, {args.paths} paths per ω, seed "
         f"{args.sim_seed}). Network: `cellsde.inference.fit_amortizer` (attention pooling, "
         f"embedding 64, FC 64→128→2, Adam 3e-3, wd 1e-4, {args.epochs} full-batch epochs, random "
-        f"K in 1..32 per set and epoch), trained on the {n_train} training ω (even paths, "
+        f"K in 1..32 per set and epoch{', log-spread head inputs' if args.spread_features else ''}), trained on the {n_train} training ω (even paths, "
         f"{args.paths // 2} per ω) with the observable total nuclear NF-κB = NFkBn + IkBaNFkBn (µM, 1-D), t_size = "
         f"{times.size} (0–{times[-1]:g} min every 5 min); {np.mean(t_train):.0f} s per network. "
         f"Test: the {n_test} held-out ω of §9 pitfall 1 (never seen in training), the first K of "

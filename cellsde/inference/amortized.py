@@ -10,6 +10,11 @@ training simulations) scores every member of the group; the softmax-weighted sum
 members' values goes through ``FC 64 -> 128 -> param``. Unlike the authors' ``Linear(K, K)``
 mixing, pooling makes the estimate invariant to the order of the cells and lets one network
 serve any group size (it is trained on random K up to ``k_max``).
+
+Option ``spread_features`` (project choice, off by default): the head also gets, per input
+feature, the log of the group's standard deviation (standardised) and log K. Parameters that
+set the *spread* of a population (noise intensities) are then read directly instead of
+through a learned nonlinearity of the attention-weighted mean.
 """
 
 from __future__ import annotations
@@ -45,6 +50,9 @@ class AmortizerConfig:
         Largest group size seen in training.
     hidden : int
         Width of the trajectory embedding and attention.
+    spread_features : bool
+        Feed the head the log standard deviation of each input feature over the group's
+        members and log K, besides the attention-pooled embedding.
     """
 
     observed: tuple[str, ...]
@@ -52,6 +60,7 @@ class AmortizerConfig:
     times: tuple[float, ...]
     k_max: int = 32
     hidden: int = 64
+    spread_features: bool = False
 
     def __post_init__(self) -> None:
         for name in ("observed", "params", "times"):
@@ -78,8 +87,9 @@ class Amortizer(nn.Module):
         self.query = nn.Linear(n_in, h)
         self.key = nn.Linear(h, h)
         self.value = nn.Linear(h, h)
+        extra = n_in + 1 if config.spread_features else 0
         self.head = nn.Sequential(
-            nn.Linear(h, 64),
+            nn.Linear(h + extra, 64),
             nn.ReLU(),
             nn.Linear(64, 128),
             nn.ReLU(),
@@ -90,6 +100,21 @@ class Amortizer(nn.Module):
         self.register_buffer("y_scale", torch.ones(n_in))
         self.register_buffer("theta_loc", torch.zeros(len(config.params)))
         self.register_buffer("theta_scale", torch.ones(len(config.params)))
+        if config.spread_features:
+            self.register_buffer("spread_loc", torch.zeros(n_in))
+            self.register_buffer("spread_scale", torch.ones(n_in))
+
+    def log_spread(self, z: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Log standard deviation over the members, (group, K, features) -> (group, features)."""
+        m = (
+            torch.ones(z.shape[:2], dtype=z.dtype, device=z.device)
+            if mask is None
+            else mask.to(z.dtype)
+        )
+        n = m.sum(1).clamp(min=1)[:, None]  # (group, 1)
+        mu = (m[..., None] * z).sum(1) / n  # (group, features)
+        var = (m[..., None] * (z - mu[:, None]) ** 2).sum(1) / n
+        return 0.5 * torch.log(var + 1e-8)
 
     def forward(self, y: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Estimate theta.
@@ -113,6 +138,10 @@ class Amortizer(nn.Module):
             scores = scores.masked_fill(~mask, float("-inf"))
         a = torch.softmax(scores, -1)  # (group, K)
         pooled = (a[..., None] * self.value(e)).sum(1)  # (group, h)
+        if self.config.spread_features:
+            spread = (self.log_spread(z, mask) - self.spread_loc) / self.spread_scale
+            n = z.new_full((z.shape[0],), z.shape[1]) if mask is None else mask.sum(1).to(z.dtype)
+            pooled = torch.cat([pooled, spread, torch.log(n.clamp(min=1))[:, None]], -1)
         return self.head(pooled) * self.theta_scale + self.theta_loc
 
 

@@ -94,6 +94,7 @@ def fit_amortizer(
     lr: float = 3e-3,
     weight_decay: float = 1e-4,
     hidden: int = 64,
+    spread_features: bool = False,
     seed: int = 0,
     generator: torch.Generator | None = None,
 ) -> Amortizer:
@@ -120,6 +121,8 @@ def fit_amortizer(
         Range the outputs are scaled to (default: the range of ``theta``).
     k_max, epochs, lr, weight_decay, hidden
         Largest group size, Adam steps, learning rate, weight decay, embedding width.
+    spread_features : bool
+        See :class:`AmortizerConfig` (log spread of the group as extra head inputs).
     seed : int
         Seeds the weights and, without ``generator``, the subsets.
     generator : torch.Generator, optional
@@ -150,7 +153,8 @@ def fit_amortizer(
     hi = theta.max(0).values if hi is None else torch.as_tensor(hi, dtype=y.dtype, device=dev)
     n_sets, n = y.shape[:2]
     cfg = AmortizerConfig(observed=tuple(observed), params=tuple(params),
-                          times=tuple(float(t) for t in times.tolist()), k_max=k_max, hidden=hidden)  # fmt: skip
+                          times=tuple(float(t) for t in times.tolist()), k_max=k_max, hidden=hidden,
+                          spread_features=spread_features)  # fmt: skip
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         net = Amortizer(cfg).to(dev)
@@ -161,6 +165,13 @@ def fit_amortizer(
         net.y_scale.copy_(flat.std(0).clamp(min=1e-8))
         net.theta_loc.copy_((lo + hi) / 2)
         net.theta_scale.copy_(torch.where(hi > lo, (hi - lo) / 2, torch.ones_like(hi)))
+        if spread_features:
+            z = (y.flatten(-2) - net.y_loc) / net.y_scale  # (set, n, features)
+            spread = net.log_spread(z)  # (set, features) over all n cells
+            net.spread_loc.copy_(spread.mean(0))
+            net.spread_scale.copy_(
+                spread.std(0).clamp(min=1e-3) if n_sets > 1 else torch.ones_like(spread[0])
+            )
     opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
     target = (theta - net.theta_loc) / net.theta_scale
     rows = torch.arange(n_sets, device=dev)[:, None]

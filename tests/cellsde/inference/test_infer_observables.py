@@ -97,3 +97,26 @@ def test_infer_forms_a_derived_observable_for_the_amortizer():
               observed=["x1"], n_bootstrap=0)  # fmt: skip
     with pytest.raises(CellsdeError, match="must be model species or declared"):
         infer(truth, data, observed=["q"], n_bootstrap=0)
+
+
+def test_spread_features_round_trip_and_learn(tmp_path):
+    from cellsde.inference.amortized import load_amortizer, save_amortizer
+
+    gen = torch.Generator().manual_seed(3)
+    theta = torch.rand(64, 1, generator=gen) * 2 - 2
+    y = 10 ** theta[:, None, None, :] * torch.randn(64, 16, 5, 1, generator=gen)
+    net = fit_amortizer(y, theta, observed=("s",), params=("w",), times=torch.arange(5.0),
+                        k_max=16, epochs=300, hidden=16, seed=0, spread_features=True)  # fmt: skip
+    # the standardisation of the log spread comes from the training groups
+    z = (y.flatten(-2) - net.y_loc) / net.y_scale
+    np.testing.assert_allclose(net.spread_loc, net.log_spread(z).mean(0), rtol=1e-5)
+    th_test = torch.linspace(-1.8, -0.2, 9)[:, None]
+    y_test = 10 ** th_test[:, None, None, :] * torch.randn(9, 16, 5, 1, generator=gen)
+    again = load_amortizer(save_amortizer(net, tmp_path / "a.pt"))
+    assert again.config.spread_features
+    with torch.no_grad():
+        est, est2 = net(y_test), again(y_test)
+        one = net(y_test[:, :1])  # K = 1 (no spread) still gives finite estimates
+    np.testing.assert_allclose(est, est2, rtol=1e-6)
+    assert torch.isfinite(one).all()
+    assert (est - th_test).abs().mean() < 0.25 * (th_test - theta.mean()).abs().mean()
