@@ -6,6 +6,7 @@ Public names::
     train_amortizer(model, *, x0, lo, hi, times, observed, readout, ...)
     minimise_tw2(model, data, *, lo, hi, starts, ...)           batched tW2 search over theta
     resample_cells(data, *, n_boot, generator)                  bootstrap of a group's cells
+    parametric_interval(model, data, theta_hat, estimate, ...)  calibrated (parametric) interval
     assign_groups(ds, *, group_size)                            which cells share theta
 """
 
@@ -13,14 +14,17 @@ from cellsde.inference.amortized import Amortizer, AmortizerConfig, load_amortiz
 from cellsde.inference.amortized_train import train_amortizer
 from cellsde.inference.bootstrap import resample_cells
 from cellsde.inference.groups import assign_groups
+from cellsde.inference.parametric import ParametricInterval, parametric_interval
 from cellsde.inference.w2_search import minimise_tw2
 
 __all__ = [
     "Amortizer",
     "AmortizerConfig",
+    "ParametricInterval",
     "assign_groups",
     "load_amortizer",
     "minimise_tw2",
+    "parametric_interval",
     "resample_cells",
     "save_amortizer",
     "train_amortizer",

@@ -1,9 +1,11 @@
 import sys
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 import pytest
 import torch
+import xarray as xr
 
 import models_bio as mb
 from cellsde.errors import CellsdeError, ModelMismatchError
@@ -12,6 +14,7 @@ from cellsde.inference.amortized import load_amortizer, save_amortizer
 from cellsde.inference.amortized_train import train_amortizer
 from cellsde.inference.groups import assign_groups
 from cellsde.nn.mechanistic import MechanisticSDE
+from cellsde.nn.rollout import rollout
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "nn"))
 from helpers_nn import damped_dataset
@@ -128,16 +131,43 @@ def test_bad_inputs(truth, data):
         infer(truth, data, initial_state=np.ones(3), **FAST)
 
 
+def held_out_groups(n_groups: int, k: int, *, seed: int) -> tuple[xr.Dataset, np.ndarray]:
+    """``k`` cells for each of ``n_groups`` omega drawn uniformly in [-1, 1]^2 (off any grid)."""
+    sde = mb.damped_oscillator(k1=0.3, k2=0.1)
+    omega = np.random.default_rng(seed).uniform(-1, 1, size=(n_groups, 2))
+    times = torch.linspace(0, 1, 11)
+    theta = torch.tensor(np.repeat(omega, k, 0), dtype=torch.float32)
+    x0 = torch.tensor([[0.0, 1.0]]).repeat(n_groups * k, 1)
+    with torch.no_grad():
+        x = rollout(
+            sde, x0, theta, times, dt=0.01, generator=torch.Generator().manual_seed(seed + 1)
+        )
+    ds = xr.Dataset({"x": (("cell", "time", "species"), x.numpy().astype(float))},
+                    coords={"time": times.numpy(), "species": ["x1", "x2"],
+                            "group": ("cell", np.repeat(np.arange(n_groups), k))})  # fmt: skip
+    return ds, omega
+
+
 @pytest.mark.slow
 def test_coverage_of_the_stated_uncertainty(truth):
-    # Identifiable theta (damped oscillator, true model): the stated uncertainty (estimate
-    # +- 2 bootstrap SD) covers the true theta. Measured: 15 of 18 (group, parameter) cases
-    # (83 %); the issue's target is 90 %, so the bootstrap still understates the spread
-    # somewhat (open in issue 6). This guards against regressions below 75 %.
-    ds = damped_dataset(n_per_group=60, grid=(-0.6, 0.0, 0.6), seed=21, n_times=11)
-    res = infer(truth, ds.drop_vars("theta"), method="w2", seed=3, n_starts=2, iterations=40,
-                n_bootstrap=10, dt=0.05, n_paths=120)  # fmt: skip
-    true = ds["theta"].values[::60]
-    est, sd = res["theta"].values, res["theta_std"].values
-    covered = np.abs(est - true) <= 2 * sd
-    assert covered.mean() >= 0.75, (est, true, sd)
+    # Acceptance (issue 6): on the damped oscillator (identifiable omega), the stated 95 %
+    # intervals of method="amortized", uncertainty="parametric" cover the true omega of
+    # held-out groups in >= 90 % of cases, per parameter and per group (both parameters at
+    # once, Bonferroni: each at 97.5 %). 48 groups of K = 32 cells. Measured (seeds 0, 1, 2):
+    # per parameter 98 / 95 / 97 %, per group 100 / 96 / 94 %. The bootstrap over the cells
+    # covers only 61-75 % per parameter here: the network shrinks towards the middle.
+    ds, omega = held_out_groups(48, 32, seed=0)
+    lo, hi = truth.theta_range()
+    times = torch.tensor(ds["time"].values, dtype=torch.float32)
+    net = train_amortizer(truth, x0=torch.tensor([[0.0, 1.0]]), lo=lo.float(), hi=hi.float(), times=times,
+                          observed=("x1", "x2"), readout=torch.eye(2), k_max=32, n_sets=256, epochs=400,
+                          dt=0.02, seed=2)  # fmt: skip
+    res = infer(truth, ds, method="amortized", amortizer=net, uncertainty="parametric",
+                n_bootstrap=100, level=0.95, dt=0.02, seed=3)  # fmt: skip
+    inside = (omega >= res["theta_lo"].values) & (omega <= res["theta_hi"].values)
+    assert inside.mean() >= 0.90, inside.mean()
+    z = NormalDist().inv_cdf(1 - 0.05 / 4)  # per parameter 97.5 %: joint >= 95 %
+    joint = (np.abs(res["theta_debiased"].values - omega) <= z * res["theta_std"].values).all(1)
+    assert joint.mean() >= 0.90, joint.mean()
+    # the intervals are informative, not just wide: mean half-width < 0.4 of the range 2
+    assert float((res["theta_hi"] - res["theta_lo"]).mean()) / 2 < 0.4
