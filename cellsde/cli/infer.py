@@ -23,8 +23,16 @@ def register(subparsers: Any) -> None:
         "--bootstrap",
         type=int,
         default=20,
-        help="bootstrap resamples for the uncertainty (0: none)",
+        help="bootstrap resamples for the uncertainty (0: none; >= 100 with parametric)",
     )
+    p.add_argument(
+        "--uncertainty",
+        choices=("cells", "parametric"),
+        default="cells",
+        help="cells: bootstrap over each group's cells (cheap, too narrow); parametric: "
+        "calibrated, re-simulates groups at the estimate ((1 + 2 * params) * bootstrap re-estimates)",
+    )
+    p.add_argument("--level", type=float, default=0.95, help="coverage of theta_lo..theta_hi")
     p.add_argument("--amortizer", help="saved amortizer to reuse (method amortized)")
     p.add_argument("--save-amortizer", help="write the trained amortizer here (method amortized)")
     p.add_argument(
@@ -101,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
     net = load_amortizer(args.amortizer) if args.amortizer else None
     result = infer(model, data, method=args.method, group_size=args.group_size, seed=args.seed,
                    n_bootstrap=args.bootstrap, amortizer=net, observables=observables,
-                   observed=observed, initial_state=x0)  # fmt: skip
+                   observed=observed, initial_state=x0, uncertainty=args.uncertainty,
+                   level=args.level)  # fmt: skip
     write_table(result, args.out)
     th = result["theta"].values
     for g in range(th.shape[0]):
