@@ -28,6 +28,7 @@ How to use it (the path and the function name are stable)::
     spec.loader.exec_module(mod)
     ds = mod.load_or_make()                # reads bench-out/nfkb_sde/*.nc, or simulates it
     train, test = mod.split(ds)            # 96 training groups (even paths), 25 held out (odd)
+    twin = mod.truth_twin(ds)              # 25 held-out groups, even paths (floor sample)
 
 or from the shell (prints the generation time)::
 
@@ -207,6 +208,13 @@ def split(ds: xr.Dataset, *, held_out: Sequence[int] = HELD_OUT) -> tuple[xr.Dat
     return ds.isel(cell=np.flatnonzero(~out & (p % 2 == 0))), ds.isel(
         cell=np.flatnonzero(out & (p % 2 == 1))
     )
+
+
+def truth_twin(ds: xr.Dataset, *, held_out: Sequence[int] = HELD_OUT) -> xr.Dataset:
+    """Held-out groups' even paths: a truth sample independent of :func:`split`'s test paths
+    (same groups and size), for the truth-vs-truth sampling floor."""
+    g, p = ds["group"].values, ds["path"].values  # (cell,)
+    return ds.isel(cell=np.flatnonzero(np.isin(g, np.asarray(held_out)) & (p % 2 == 0)))
 
 
 def main() -> int:

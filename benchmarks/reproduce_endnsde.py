@@ -15,21 +15,32 @@ Presets (reference/end-nsde.md sections 3, 4 and 7):
   31 log-spaced values in [0.3, 3], 6 held out; observed c20, c30; 50 cells per ω; 41 times
   on [0, 2] (one time axis for data and model, avoiding pitfall 7); loss averaged over ω.
   The floor is tW2 between two independent SSA samples; there are no coefficient errors.
-- ``nfkb``: not available yet (needs the NF-κB SDE with the paper's intrinsic noise).
+- ``nfkb``: the Guo 2024 52-species NF-κB SDE with noise on IκBα transcription and NF-κB
+  translocation (``models_bio.nfkb_noise.guo2024_sde``, TNF 100 ng/mL), ω = (omega_ikba,
+  omega_nfkb) on the 11 x 11 grid, the paper's 25 held-out grid indices (row-major, omega_ikba
+  slow); data from ``benchmarks/nfkb_sde_data.py`` (cached; all 52 species at 31 times 0-150
+  min; even paths train, odd paths test). Time in **min** (the paper trained in hours, dt
+  1e-3 h = 0.06 min). END-nSDE has all 52 species (preset ``nfkb``: 54->200->200 ReLU,
+  general noise, 2 Brownian channels, noise on IkBat, NFkB, NFkBn); the loss and every score
+  use the observed IkBaNFkBn and NFkBn; the baselines model those two species. The floor is
+  tW2 between the held-out groups' odd (test) and even paths, two independent truth samples.
+  ``--save-model`` writes the fitted END-nSDE with ``cellsde.save_model``.
 
 The default run is scaled for a 2-core CPU (minutes with OMP_NUM_THREADS=1): fewer epochs
-and a coarser training step (damped: 200 epochs, dt 0.02; RPA: 100 epochs, dt 0.025).
-``--full`` uses the paper's budget (damped 500 epochs, RPA 2001 epochs, dt 1e-3).
+and a coarser training step (damped: 200 epochs, dt 0.02; RPA: 100 epochs, dt 0.025; NF-κB:
+see ``NFKB``). ``--full`` uses the paper's budget (damped 500 epochs, RPA 2001 epochs,
+dt 1e-3; NF-κB 2001 epochs, dt 0.06 min).
 
 Usage::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/reproduce_endnsde.py [--preset damped|rpa]
-        [--epochs N] [--seeds 1] [--full] [--write-docs]
+        [--epochs N] [--seeds 1] [--full] [--write-docs] [--save-model PATH]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
 import statistics
@@ -54,6 +65,7 @@ from cellsde.evaluation import evaluate, sampling_floor, teacher_forced_w2
 from cellsde.fit import fit
 from cellsde.fit_config import preset, preset_model_options
 from cellsde.losses import w2_per_time
+from cellsde.nn.checkpoint import save_model
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
 from cellsde.nn.rollout import rollout
 from cellsde.solvers.lattice_ssa import simulate_lattice
@@ -107,6 +119,7 @@ class Preset:
     full: dict
     ode_hidden: tuple[int, ...]
     ode_activation: str
+    eval_paths: int = 50  # simulated paths per held-out ω (= test cells per ω)
 
 
 DAMPED = Preset("damped", "Damped oscillator", SPECIES, PARAMS, "damped_oscillator",
@@ -118,10 +131,37 @@ RPA_OMEGAS = tuple(
 )  # k_minus2 (LogUniformFactor 0.3-3)
 RPA_HELD_OUT = RPA_OMEGAS[3::5]  # 6 interior values
 RPA_TIMES = np.linspace(0.0, 2.0, 41)  # data and model share one time axis (pitfall 7)
+NFKB = Preset("nfkb", "NF-κB (Guo 2024 SDE, two noise intensities)", ("IkBaNFkBn", "NFkBn"),
+              ("omega_ikba", "omega_nfkb"), "nfkb", {"epochs": 150, "dt": 1 / 24, "n_paths": 32, "checkpoint_segments": False},
+              {"epochs": 2001, "dt": 1e-3}, (200, 200), "relu", eval_paths=32)  # fmt: skip
+
+
+def to_hours(ds: xr.Dataset) -> xr.Dataset:
+    """The same data with time in h (the paper's unit: a standardised network's O(1) rates
+    then act over 2.5 time units, not 150; in min the untrained rollouts blow up)."""
+    t = xr.DataArray(ds["time"].values / 60.0, dims="time", attrs={"units": "h"})
+    return ds.assign_coords(time=t).assign_attrs(time_units="h")
+
+
+def nfkb_module():
+    """benchmarks/nfkb_sde_data.py, imported by path (data generator and split)."""
+    spec = importlib.util.spec_from_file_location(
+        "nfkb_sde_data", ROOT / "benchmarks" / "nfkb_sde_data.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["nfkb_sde_data"] = mod  # before exec: the module defines a dataclass
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def build(name: str, p: Preset, seed: int) -> tuple[torch.nn.Module, dict]:
     """Model ``name`` and its optimiser settings (the authors' per-model settings)."""
+    if name == "END-nSDE" and p.key == "nfkb":  # full 52-species state, loss on p.species
+        species = tuple(mb.guo2024(heterogeneity="none").species_names)
+        cfg = ENDnSDEConfig(species, p.params, **preset_model_options(p.fit_preset),
+                            time_units="h", species_units=("uM",) * len(species),
+                            param_units=("log10",) * len(p.params))  # fmt: skip
+        return ENDnSDE(cfg, seed=seed), {"standardize": True}
     if name == "END-nSDE":
         opts = preset_model_options(p.fit_preset)
         return ENDnSDE(ENDnSDEConfig(p.species, p.params, **opts), seed=seed), {}
@@ -162,6 +202,19 @@ def _tw2_total(sim: xr.Dataset, obs: xr.Dataset) -> float:
 
 def datasets(p: Preset, seed: int, args) -> tuple[xr.Dataset, xr.Dataset, float, object]:
     """Training data, test data (held-out ω), truth-vs-truth floor, true SDE (or None)."""
+    if p.key == "nfkb":  # data seed = seed; simulated once, then read from the cache
+        mod = nfkb_module()
+        ds = mod.load_or_make(n_paths=args.nfkb_paths, seed=seed,
+                              log=lambda m: print(m, file=sys.stderr, flush=True))  # fmt: skip
+        ds = to_hours(ds)
+        train, test = mod.split(ds)
+        obs = list(p.species)
+        return (
+            train,
+            test,
+            _tw2_total(mod.truth_twin(ds).sel(species=obs), test.sel(species=obs)),
+            None,
+        )
     if p.key == "damped":
         truth = mb.damped_oscillator(k1=args.k1, k2=args.k2)
         train_om = [(a, b) for a in GRID for b in GRID if (a, b) not in HELD_OUT]
@@ -180,7 +233,7 @@ def run_preset(p: Preset, args: argparse.Namespace) -> str:
     budget = p.full if args.full else p.scaled
     epochs = args.epochs or budget["epochs"]
     dt = budget["dt"]
-    names = ("END-nSDE", "LSTM", "RNN", "neural ODE")
+    names = tuple(n.strip() for n in args.models.split(","))
     rows: dict[str, list[dict]] = {n: [] for n in names}
     floors, wall = [], {n: 0.0 for n in names}
     for seed in range(args.first_seed, args.first_seed + args.seeds):
@@ -189,13 +242,18 @@ def run_preset(p: Preset, args: argparse.Namespace) -> str:
         for name in names:
             model, opt = build(name, p, seed)
             standardize(model, train)
-            config = preset(p.fit_preset, epochs=epochs, dt=dt, seed=seed, progress=False, **opt)
+            extra = {k: v for k, v in budget.items() if k not in ("epochs", "dt")}
+            config = preset(p.fit_preset, epochs=epochs, dt=dt, seed=seed, progress=False,
+                            **{**extra, **opt})  # fmt: skip
             t0 = time.perf_counter()
             model = fit(model, train, config=config).model
             wall[name] += time.perf_counter() - t0
+            if args.save_model and name == "END-nSDE" and seed == args.first_seed:
+                save_model(model, args.save_model, metadata={"benchmark": p.key, "seed": seed,
+                           "epochs": epochs, "dt": dt, "fit": config.to_json()})  # fmt: skip
             sde_like = truth is not None and isinstance(model, (ENDnSDE, NeuralODE))
-            score = evaluate(model, test, n_paths=50, dt=dt, seed=4000 + seed,
-                             true_model=truth if sde_like else None)  # fmt: skip
+            score = evaluate(model, test, n_paths=p.eval_paths, dt=dt, seed=4000 + seed,
+                             true_model=truth if sde_like else None, observed=p.species)  # fmt: skip
             tf = None if name == "END-nSDE" else teacher_forced_w2(model, test, dt=dt)
             rows[name].append({"score": score, "tf": tf})
             print(f"seed {seed} {name}: held-out tW2 {float(score.tw2_total):.4f} "
@@ -219,6 +277,28 @@ def describe(p: Preset, epochs: int, dt: float, args) -> str:
         f"50 simulated paths per ω against 50 independent test paths; {args.seeds} seed(s) "
         "(data and weights), mean ± sd over seeds."
     )
+    if p.key == "nfkb":
+        return (
+            "Guo 2024 NF-κB model as an Itô SDE (`guo2024_sde`, TNF 100 ng/mL, noise "
+            "10^omega_ikba on IκBα transcription and 10^omega_nfkb on NF-κB translocation), "
+            "ω on the 11 x 11 grid linspace(-3.5, -1.5, 11)², group index k = 11 i + j "
+            "(omega_ikba = grid[i], omega_nfkb = grid[j]); the paper's 25 held-out indices "
+            f"{{2, 16, ..., 120}}, 96 for training. {args.nfkb_paths} Euler–Maruyama paths per ω "
+            "(dt 0.005 min) from the basal steady state, all 52 species at 31 times 0-150 min "
+            f"(`benchmarks/nfkb_sde_data.py`, data seed = seed); training uses the "
+            f"{args.nfkb_paths // 2} even paths of the 96 training ω, scores the "
+            f"{args.nfkb_paths // 2} odd paths of the 25 held-out ω. Models are trained and "
+            "simulated with time in **h** (like the paper; in min the untrained rollouts "
+            "diverged), so dt below is in h (1/24 h = 2.5 min). END-nSDE models all 52 species (54→200→200 ReLU drift and diffusion, general "
+            "noise with 2 Brownian channels on IkBat, NFkB, NFkBn); the loss (summed over ω) "
+            "and all scores use the observed IkBaNFkBn and NFkBn (µM); the baselines model "
+            "those two species with ω as input. Simulated paths per ω in training: "
+            f"{p.scaled.get('n_paths', 50) if not args.full else 50}. The floor compares the "
+            "held-out ω's odd paths with their even paths (two independent truth samples of "
+            "the same size). " + common.replace("50 simulated paths per ω against 50",
+                                               f"{p.eval_paths} simulated paths per ω against "
+                                               f"{p.eval_paths}")
+        )  # fmt: skip
     if p.key == "damped":
         return (
             f"Damped oscillator (k1 = {args.k1}, k2 = {args.k2}), 25 ω on {{-1, -0.5, 0, 0.5, "
@@ -270,7 +350,9 @@ def table(p: Preset, rows, floors, wall, *, epochs: int, dt: float, args) -> str
         f"OMP_NUM_THREADS=1 .venv/bin/python benchmarks/reproduce_endnsde.py --preset {p.key}"
         f"{' --full' if args.full else ''} --seeds {args.seeds}"
         f"{f' --first-seed {args.first_seed}' if args.first_seed else ''}"
-        f"{f' --epochs {args.epochs}' if args.epochs else ''} --write-docs"
+        f"{f' --epochs {args.epochs}' if args.epochs else ''}"
+        f"{f' --nfkb-paths {args.nfkb_paths}' if p.key == 'nfkb' and args.nfkb_paths != 64 else ''}"
+        f"{f' --save-model {args.save_model}' if args.save_model else ''} --write-docs"
     )
     lines += [
         "",
@@ -279,17 +361,10 @@ def table(p: Preset, rows, floors, wall, *, epochs: int, dt: float, args) -> str
         f"Machine: {platform.machine()}, torch {torch.__version__}, "
         f"{torch.get_num_threads()} thread(s), shared 2-core host (fit times are wall times "
         f"under load). Command: `{cmd}`. Paper scale: add `--full` ({p.full['epochs']} "
-        f"epochs, dt {p.full['dt']:g}; hours on this CPU).",
+        f"epochs, dt {p.full['dt']:g}"
+        f"{' h, 50 simulated paths per ω, and --nfkb-paths 100 for the paper data size; a GPU job: about 20 min per epoch on this CPU' if p.key == 'nfkb' else '; hours on this CPU'}).",
     ]
     return "\n".join(lines)
-
-
-def not_available() -> str:
-    return (
-        "NF-κB preset: not available yet (needs the Guo 2024 52-species SDE with noise on "
-        "IκBα transcription and NF-κB translocation registered in models_bio, e.g. "
-        "'guo2024_sde'; registered models: " + ", ".join(mb.available()) + ")."
-    )
 
 
 def write_docs(text: str) -> None:
@@ -328,15 +403,16 @@ def main() -> int:
     ap.add_argument("--k2", type=float, default=0.1, help="damped oscillator noise slope")
     ap.add_argument("--full", action="store_true", help="paper-scale epochs and dt")
     ap.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
+    ap.add_argument("--save-model", default=None, help="write the first seed's END-nSDE here")
+    ap.add_argument("--nfkb-paths", type=int, default=64, help="NF-κB data: paths per ω")
+    ap.add_argument("--models", default="END-nSDE,LSTM,RNN,neural ODE", help="comma list")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    if args.preset == "nfkb":
-        print(not_available(), file=sys.stderr)
-        return 1
-    p = DAMPED if args.preset == "damped" else RPA
+    p = {"damped": DAMPED, "rpa": RPA, "nfkb": NFKB}[args.preset]
     if not args.full:
         print(f"scaled run; paper scale: OMP_NUM_THREADS=1 .venv/bin/python "
-              f"benchmarks/reproduce_endnsde.py --preset {p.key} --full --seeds 3 --write-docs",
+              f"benchmarks/reproduce_endnsde.py --preset {p.key} --full --seeds 3 --write-docs"
+              f"{' --nfkb-paths 100' if p.key == 'nfkb' else ''}",
               file=sys.stderr)  # fmt: skip
     text = run_preset(p, args)
     print(text)
