@@ -131,6 +131,24 @@ def test_bad_inputs(truth, data):
         infer(truth, data, initial_state=np.ones(3), **FAST)
 
 
+def test_issue_bad_inputs_are_one_line_errors(truth, data):
+    # Issue 6 acceptance: a group with too few cells, species that do not match the model,
+    # K larger than the data -- each one line naming the fix.
+    cases = [
+        (dict(data=data.isel(cell=[0, 40, 41])), "group 0 has 1 cell"),
+        (dict(data=data.assign_coords(species=["a", "b"])), "none of the data's species"),
+        (dict(data=data, group_size=41), "choose K <= 40"),
+        (dict(data=data, group_size=1), "group_size must be >= 2"),
+    ]
+    for kwargs, needle in cases:
+        with pytest.raises(CellsdeError, match=needle) as err:
+            infer(truth, **{**kwargs, "data": kwargs["data"].drop_vars("theta")}, **FAST)
+        assert "\n" not in str(err.value)
+    # one cell per group is enough without a bootstrap
+    res = infer(truth, data.isel(cell=[0, 40]).drop_vars("theta"), **{**FAST, "n_bootstrap": 0})
+    assert res.sizes["group"] == 2 and np.isnan(res["theta_lo"].values).all()
+
+
 def held_out_groups(n_groups: int, k: int, *, seed: int) -> tuple[xr.Dataset, np.ndarray]:
     """``k`` cells for each of ``n_groups`` omega drawn uniformly in [-1, 1]^2 (off any grid)."""
     sde = mb.damped_oscillator(k1=0.3, k2=0.1)
