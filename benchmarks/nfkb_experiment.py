@@ -35,10 +35,11 @@ Usage::
         [--model data/nfkb_endnsde.pt] [--seeds 3] [--epochs 4000] [--write-docs]
 
 The ranked experimental groups can also be inferred from the shell (the script writes
-``bench-out/nfkb_sde/exp_ranked_pooled.nc``, ``basal.nc`` and ``amortizer.pt``)::
+``bench-out/nfkb_sde/exp_ranked_pooled.nc`` with times in the END-nSDE's unit, ``basal.nc``
+and ``amortizer_exp.pt``, the network with the same times)::
 
     cellsde infer data/nfkb_endnsde.pt bench-out/nfkb_sde/exp_ranked_pooled.nc --out theta.nc \
-        --method amortized --group-size 16 --amortizer bench-out/nfkb_sde/amortizer.pt \
+        --method amortized --group-size 16 --amortizer bench-out/nfkb_sde/amortizer_exp.pt \
         --observable nfkb_nuclear=NFkBn+IkBaNFkBn --initial-state bench-out/nfkb_sde/basal.nc
 """
 
@@ -144,6 +145,17 @@ def by_group(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     idx = np.stack([np.flatnonzero(g == lab)[:n] for lab in labels])  # (set, n)
     theta = ds["theta"].sel(param=list(PARAMS)).values[idx[:, 0]]
     return y[idx][..., None], theta, labels
+
+
+def retimed(net, times: np.ndarray):
+    """A copy of the amortizer that expects ``times`` (same weights; a change of time unit)."""
+    from dataclasses import replace
+
+    from cellsde.inference.amortized import Amortizer
+
+    out = Amortizer(replace(net.config, times=tuple(float(t) for t in times)))
+    out.load_state_dict(net.state_dict())
+    return out.eval()
 
 
 def reference_curve(path: Path, times: np.ndarray) -> np.ndarray:
@@ -310,14 +322,14 @@ def experiment_table(run: dict) -> str:
     return head + "".join(rows)
 
 
-def plot(run: dict, path: Path) -> None:
+def plot(run: dict, path: Path, *, per_min: float = 1.0) -> None:
     import matplotlib.pyplot as plt
 
     from cellsde.plot import cellsde_style, save_figure
 
     g = run["theta"].shape[0]
     picks = sorted({0, g // 2, g - 1})
-    t = run["times"]
+    t = run["times"] / per_min  # minutes
     k = run["k"]
     with cellsde_style():
         fig, axes = plt.subplots(2, 3, figsize=(12, 6.4))
@@ -439,24 +451,32 @@ def main() -> None:
     from cellsde.nn.checkpoint import load_model
 
     model = load_model(args.model)
-    dt = float(json.loads(model.metadata.get("fit_config", "{}")).get("dt", 0.5))
+    units = model.time_units
+    per_min = {"min": 1.0, "h": 1 / 60, "s": 60.0}.get(units)
+    if per_min is None:
+        raise SystemExit(f"{args.model}: time units {units!r}; expected 'min', 'h' or 's'")
+    dt = float(json.loads(model.metadata.get("fit_config", "{}"))["dt"])  # model time units
     x0 = ds["x"].isel(cell=0, time=0).sel(species=list(model.species)).values  # (species,)
     save_dataset(ds.isel(cell=[0], time=[0]), args.out / "basal.nc")
-    exp = experimental(args.exp, times)
     ref = reference_curve(args.ref, times)
+    exp = experimental(args.exp, times)  # minutes -> the model's time unit
+    t_model = xr.DataArray(times * per_min, dims="time", attrs={"units": units})
+    exp = exp.assign_coords(time=t_model).assign_attrs(time_units=units)
+    net = retimed(nets[0], times * per_min)
+    save_amortizer(net, args.out / "amortizer_exp.pt")
     sections = []
     for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
         per_dose = mode == "per-dose"
         k = 8 if per_dose else 16
         t0 = time.perf_counter()
-        run = run_experiment(model, nets[0], exp, ref, x0, k=k, per_dose=per_dose, dt=dt,
+        run = run_experiment(model, net, exp, ref, x0, k=k, per_dose=per_dose, dt=dt,
                              draws=args.draws, n_boot=args.bootstrap, seed=1)  # fmt: skip
         wall = time.perf_counter() - t0
         save_dataset(run["ranked"], args.out / f"exp_ranked_{mode}.nc")
         n_out = int(run["res"]["out_of_range"].values.any(1).sum())
         img = args.images / f"nfkb_experiment_{mode}.png"
         img.parent.mkdir(parents=True, exist_ok=True)
-        plot(run, img)
+        plot(run, img, per_min=per_min)
         tw = run["tw2"].mean(1)
         summary = (
             f"**{mode}** (K = {k}, {run['theta'].shape[0]} groups, "
@@ -469,7 +489,7 @@ def main() -> None:
         print(summary, flush=True)
         sections.append(summary)
     exp_text = (
-        f"{cmd}\n\n" + EXP_INTRO.format(paper=PAPER_TW2, dt=dt, draws=args.draws,
+        f"{cmd}\n\n" + EXP_INTRO.format(paper=PAPER_TW2, dt=f"{dt:g} {units}", draws=args.draws,
                                         boot=args.bootstrap) + "\n" + "\n".join(sections)
         + "\n" + env + ".\n"
     )  # fmt: skip
@@ -490,7 +510,7 @@ differ in shape, not amplitude). Inference: `cellsde.infer(method="amortized", g
 with the network of the recovery section (seed 0), bootstrap over the group's cells
 ({boot} resamples) for the SD, `out_of_range` flag from the END-nSDE's training range (not
 clipped). Reconstruction: the END-nSDE `data/nfkb_endnsde.pt` simulated at the inferred ω from
-the simulated data's basal state (dt = {dt} min, its fit step); tW2 = Σ over t1..t30 of the
+the simulated data's basal state (dt = {dt}, its fit step; data times converted to its unit); tW2 = Σ over t1..t30 of the
 exact 1-D squared W2 between the group's K cells and K simulated paths (the paper's protocol),
 for {draws} independent K-path draws; the model floor is the same quantity between two
 independent K-path samples of the END-nSDE at the same ω.
