@@ -103,7 +103,10 @@ def fit_amortizer(
     Use it to train on simulations of the ground-truth (mechanistic) model, as the
     END-nSDE paper does, instead of on simulations of a fitted model.
 
-    Each epoch is one full-batch Adam step on the MSE of the standardised theta; every set
+    Inputs are standardised per feature by the training mean and SD, the SD floored at 1/10
+    of its mean over features (features constant in training, like a shared initial state,
+    would otherwise divide by ~0). Each epoch is one full-batch Adam step on the MSE of the
+    standardised theta; every set
     shows a random group size K in 1..k_max, made of a random subset of its ``n`` cells
     (fresh each epoch, so sets with ``n > k_max`` cells give more distinct groups).
 
@@ -162,7 +165,11 @@ def fit_amortizer(
     with torch.no_grad():
         net.reference.copy_(flat.mean(0))
         net.y_loc.copy_(flat.mean(0))
-        net.y_scale.copy_(flat.std(0).clamp(min=1e-8))
+        # A feature that is constant in training (e.g. the shared initial state) gets the
+        # scale floor 1/10 of the mean SD, so data that differ there (measured cells) are
+        # not blown up by 1/0 into huge inputs.
+        sd = flat.std(0)  # (features,)
+        net.y_scale.copy_(sd.clamp(min=max(0.1 * float(sd.mean()), 1e-12)))
         net.theta_loc.copy_((lo + hi) / 2)
         net.theta_scale.copy_(torch.where(hi > lo, (hi - lo) / 2, torch.ones_like(hi)))
         if spread_features:

@@ -120,3 +120,22 @@ def test_spread_features_round_trip_and_learn(tmp_path):
     np.testing.assert_allclose(est, est2, rtol=1e-6)
     assert torch.isfinite(one).all()
     assert (est - th_test).abs().mean() < 0.25 * (th_test - theta.mean()).abs().mean()
+
+
+def test_a_feature_constant_in_training_gets_a_scale_floor():
+    # All training paths share x(t0); measured cells do not. Without a floor the t0 input
+    # would be divided by ~0 and the estimate would explode.
+    gen = torch.Generator().manual_seed(5)
+    theta = torch.rand(48, 1, generator=gen) * 2 - 2
+    y = 10 ** theta[:, None, None, :] * torch.randn(48, 8, 6, 1, generator=gen).cumsum(2)
+    y[:, :, 0] = 0.5  # shared initial state
+    net = fit_amortizer(y, theta, observed=("s",), params=("w",), times=torch.arange(6.0),
+                        k_max=8, epochs=100, hidden=16, seed=0)  # fmt: skip
+    sd = y.flatten(-2).reshape(-1, 6).std(0)
+    assert float(net.y_scale[0]) == pytest.approx(0.1 * float(sd.mean()), rel=1e-5)
+    np.testing.assert_allclose(net.y_scale[1:], sd[1:], rtol=1e-5)  # informative ones unchanged
+    shifted = y[:4].clone()
+    shifted[:, :, 0] += float(sd[1:].mean())  # measured cells off the shared start
+    with torch.no_grad():
+        a, b = net(y[:4]), net(shifted)
+    assert (a - b).abs().max() < 1.0  # the estimate moves by a bounded amount, not by 1e6
