@@ -132,9 +132,11 @@ def fit(
     bar = tqdm(range(state.epoch, config.epochs), initial=state.epoch, total=config.epochs,
                disable=not config.progress if config.progress is not None else None, desc="fit", unit="epoch")  # fmt: skip
     for epoch in bar:
+        for group in optimizer.param_groups:
+            group["lr"] = config.lr_at(epoch)
         optimizer.zero_grad(set_to_none=True)
         w2, observed = per_time_w2(model, data, n_paths=n_paths, dt=config.dt, generator=generator,
-                                   checkpoint=config.checkpoint_segments)  # fmt: skip
+                                   checkpoint=config.checkpoint_segments, debiased=config.debiased)  # fmt: skip
         loss = tw2_loss(
             w2, observed, reduce_groups=config.reduce_groups, skip_first=config.skip_first
         )

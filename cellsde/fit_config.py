@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from dataclasses import asdict, dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
 REDUCTIONS = ("sum", "mean")
+LR_SCHEDULES = ("constant", "cosine")
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,14 @@ class FitConfig:
         Full-batch optimisation steps (the paper: one step per epoch).
     lr, weight_decay : float
         Adam learning rate and (L2) weight decay.
+    lr_schedule : {"constant", "cosine"}
+        ``"cosine"``: the learning rate of epoch ``e`` is
+        ``lr_min + (lr - lr_min) (1 + cos(pi e / epochs)) / 2`` (from ``lr`` at the first epoch
+        down to ``lr_min`` at the last), which settles the weights instead of leaving them
+        jittering in the noise of the sampled loss. A function of the epoch only, so a resumed
+        fit with the same ``epochs`` continues exactly.
+    lr_min : float
+        Final learning rate of the cosine schedule.
     betas : (float, float)
         Adam betas.
     grad_clip : float or None
@@ -35,6 +45,14 @@ class FitConfig:
         Aggregate the per-group tW2 (paper: sum for circadian/NF-kB, mean for RPA).
     skip_first : bool
         Leave the initial time out of the loss (every path starts from data there).
+    debiased : bool
+        Train on the debiased loss ``(W2²(a, obs) + W2²(b, obs)) / 2 - W2²(a, b) / 2`` with two
+        independent simulated clouds ``a``, ``b`` per group and time (see
+        :func:`cellsde.nn.objective.per_time_w2`). The plain W2² between finite clouds is
+        smallest for simulated clouds narrower than the data (about 18 % in variance for
+        2-D clouds of 50 cells), which shrinks the learned noise; the debiased loss is not.
+        Twice the simulation per epoch; the recorded ``train_loss`` is the debiased value
+        (it can be negative). Validation stays plain tW2. Default False (the paper's loss).
     standardize : bool
         Set the model's input standardisation from the training data before fitting
         (recommended; the presets switch it off to match the paper exactly).
@@ -63,6 +81,8 @@ class FitConfig:
     epochs: int = 500
     lr: float = 2e-3
     weight_decay: float = 0.0
+    lr_schedule: str = "constant"
+    lr_min: float = 0.0
     betas: tuple[float, float] = (0.9, 0.999)
     grad_clip: float | None = None
     dt: float = 1e-3
@@ -70,6 +90,7 @@ class FitConfig:
     observed: tuple[str, ...] | None = None
     reduce_groups: str = "sum"
     skip_first: bool = True
+    debiased: bool = False
     standardize: bool = True
     checkpoint_segments: bool = False
     seed: int = 0
@@ -89,6 +110,11 @@ class FitConfig:
         checks = [
             (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
             (self.lr > 0, f"lr must be > 0, got {self.lr}"),
+            (
+                self.lr_schedule in LR_SCHEDULES,
+                f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}",
+            ),
+            (0 <= self.lr_min <= self.lr, f"lr_min must be in [0, lr], got {self.lr_min}"),
             (self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}"),
             (
                 self.grad_clip is None or self.grad_clip > 0,
@@ -112,6 +138,13 @@ class FitConfig:
     def to_json(self) -> str:
         """JSON form, stored in checkpoints and dataset attrs."""
         return json.dumps(asdict(self), sort_keys=True)
+
+    def lr_at(self, epoch: int) -> float:
+        """Learning rate of ``epoch`` (0-based) under ``lr_schedule``."""
+        if self.lr_schedule == "constant":
+            return self.lr
+        frac = min(epoch, self.epochs) / self.epochs
+        return self.lr_min + (self.lr - self.lr_min) * 0.5 * (1.0 + math.cos(math.pi * frac))
 
     def replace(self, **changes: Any) -> FitConfig:
         """A copy with ``changes``."""
