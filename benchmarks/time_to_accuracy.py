@@ -250,7 +250,10 @@ def write_docs(text: str) -> None:
     block = f"{HEADING}\n\n{text.rstrip()}\n"
     start = old.find(HEADING + "\n")
     if start < 0:
-        anchor = old.find("\n## ", old.find("## END-nSDE fit epoch: speed") + 1)
+        after = max(
+            old.find("## END-nSDE fit epoch: speed"), old.find("## END-nSDE fit epoch: float32")
+        )
+        anchor = old.find("\n## ", after + 1)
         anchor = len(old) if anchor < 0 else anchor + 1
         new = old[:anchor].rstrip("\n") + "\n\n" + block + "\n" + old[anchor:]
     else:
