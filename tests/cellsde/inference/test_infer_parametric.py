@@ -8,6 +8,7 @@ import xarray as xr
 import models_bio as mb
 from cellsde.errors import CellsdeError
 from cellsde.infer import infer
+from cellsde.inference.amortized_train import train_amortizer
 from cellsde.inference.parametric import parametric_interval, simulate_like
 from cellsde.nn.mechanistic import MechanisticSDE
 from cellsde.nn.training_data import GroupedData
@@ -118,3 +119,25 @@ def test_infer_parametric_option_and_bad_level():
         infer(model, ds, level=95, **opts)
     with pytest.raises(CellsdeError, match="unknown uncertainty"):
         infer(model, ds, uncertainty="bayes", **opts)
+
+
+def test_amortized_estimate_beyond_the_training_range_is_flagged_not_clipped():
+    # An amortizer trained on a box wider than the model's range [-1, 1]^2 can report a
+    # population outside it; infer flags that estimate and keeps its value.
+    truth = MechanisticSDE(mb.damped_oscillator(k1=0.3, k2=0.1))
+    times = torch.linspace(0, 1, 11)
+    omega = torch.tensor([[1.45, 0.0], [0.0, 0.0]]).repeat_interleave(32, 0)
+    with torch.no_grad():
+        x = truth.sample_paths(torch.tensor([[0.0, 1.0]]).repeat(64, 1), omega, times, dt=0.01,
+                               generator=torch.Generator().manual_seed(4))  # fmt: skip
+    ds = xr.Dataset({"x": (("cell", "time", "species"), x.numpy().astype(float))},
+                    coords={"time": times.numpy(), "species": ["x1", "x2"],
+                            "group": ("cell", np.repeat([0, 1], 32))})  # fmt: skip
+    net = train_amortizer(truth, x0=torch.tensor([[0.0, 1.0]]), lo=torch.full((2,), -1.6),
+                          hi=torch.full((2,), 1.6), times=times, observed=("x1", "x2"),
+                          readout=torch.eye(2), k_max=32, n_sets=256, epochs=300, dt=0.02, seed=1)  # fmt: skip
+    res = infer(truth, ds, method="amortized", amortizer=net, n_bootstrap=0, dt=0.02)
+    th, flag = res["theta"].values, res["out_of_range"].values
+    assert th[0, 0] > 1.0 and flag[0, 0], th  # reported beyond the range, flagged
+    assert not flag[1].any() and np.abs(th[1]).max() < 0.5, th
+    np.testing.assert_array_equal(res["train_hi"].values, [1.0, 1.0])
