@@ -4,6 +4,12 @@
 its bootstrap uncertainty, the achieved tW2 per group and a flag for estimates outside the
 parameter range the model was trained on.
 
+Out-of-range estimates are flagged (``out_of_range``), never clipped. ``"w2"`` searches a box
+25 % wider than the range on each side. The amortized network can only report values
+near those it was trained on: :func:`infer` trains it on the model's range, so pass an
+``amortizer`` trained on a wider box (``train_amortizer(lo=..., hi=...)``) to detect
+populations outside it.
+
 Uncertainty (both methods, ``uncertainty=``):
 
 - ``"cells"`` (default, cheap): the group's cells are resampled with replacement
