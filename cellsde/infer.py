@@ -119,6 +119,7 @@ def infer(
     amortizer: Amortizer | None = None,
     uncertainty: str = "cells",
     level: float = 0.95,
+    debiased: bool = False,
 ) -> xr.Dataset:
     """Estimate theta for every group of cells in ``data``.
 
@@ -166,6 +167,11 @@ def infer(
         bootstrap over the group's cells, or the calibrated parametric bootstrap.
     level : float
         Nominal two-sided coverage of ``theta_lo``-``theta_hi``, in (0, 1).
+    debiased : bool
+        ``method="w2"`` only: minimise the size-matched debiased tW2
+        (:func:`cellsde.inference.w2_search.debiased_tw2`), which removes most of the plain
+        objective's bias towards too little noise; give ``n_paths`` >= 4 K (measured on the
+        damped oscillator, K = 8: error 0.48 vs 0.74; K = 32: 0.34 vs 0.42).
 
     Returns
     -------
@@ -235,11 +241,12 @@ def infer(
         torch.manual_seed(seed)
         if method == "w2":
             theta, boot = _infer_w2(model, gd, lo, hi, n_paths=n_paths, dt=dt, seed=seed, n_starts=n_starts,
-                                    iterations=iterations, n_bootstrap=n_cells_boot, gen=gen)  # fmt: skip
+                                    iterations=iterations, n_bootstrap=n_cells_boot, gen=gen,
+                                    debiased=debiased)  # fmt: skip
 
             def estimate(d: GroupedData) -> torch.Tensor:
                 return minimise_tw2(model, d, lo=lo, hi=hi, starts=_starts(lo, hi, n_starts), n_paths=n_paths,
-                                    dt=dt, seed=seed, iterations=iterations)[0]  # fmt: skip
+                                    dt=dt, seed=seed, iterations=iterations, debiased=debiased)[0]  # fmt: skip
         else:
             net = amortizer or train_amortizer(
                 model, x0=gd.x0[0, : int(gd.n0[0])], lo=lo, hi=hi, times=gd.times, observed=observed,
@@ -262,7 +269,7 @@ def infer(
     return _result(data, grouped, assignment, theta, boot, tw2, n_cells, lo, hi, model,
                    attrs={"method": method, "seed": seed, "group_size": group_size or -1, "n_paths": n_paths,
                           "dt": dt, "n_starts": n_starts, "iterations": iterations, "n_bootstrap": n_bootstrap,
-                          "uncertainty": uncertainty, "level": level})  # fmt: skip
+                          "uncertainty": uncertainty, "level": level, "debiased": debiased})  # fmt: skip
 
 
 def _default_dt(model: PopulationModel, times: torch.Tensor) -> float:
@@ -272,12 +279,11 @@ def _default_dt(model: PopulationModel, times: torch.Tensor) -> float:
     return float(times[1] - times[0]) / 20
 
 
-def _infer_w2(
-    model, gd: GroupedData, lo, hi, *, n_paths, dt, seed, n_starts, iterations, n_bootstrap, gen
-):
+def _infer_w2(model, gd: GroupedData, lo, hi, *, n_paths, dt, seed, n_starts, iterations, n_bootstrap,
+              gen, debiased):  # fmt: skip
     starts = _starts(lo, hi, n_starts)
     theta, _ = minimise_tw2(model, gd, lo=lo, hi=hi, starts=starts, n_paths=n_paths, dt=dt, seed=seed,
-                            iterations=iterations)  # fmt: skip
+                            iterations=iterations, debiased=debiased)  # fmt: skip
     if not n_bootstrap:
         return theta, None
     boot_data = resample_cells(gd, n_boot=n_bootstrap, generator=gen)
@@ -285,7 +291,7 @@ def _infer_w2(
     # start would pull the replicates towards it and understate the spread.
     warm = theta.repeat_interleave(n_bootstrap, 0)[:, None, :]  # (group*boot, 1, param)
     boot, _ = minimise_tw2(model, boot_data, lo=lo, hi=hi, starts=warm, n_paths=n_paths, dt=dt,
-                           seed=seed + 1, iterations=iterations)  # fmt: skip
+                           seed=seed + 1, iterations=iterations, debiased=debiased)  # fmt: skip
     return theta, boot.view(gd.obs.shape[0], n_bootstrap, -1)
 
 

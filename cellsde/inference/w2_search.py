@@ -9,6 +9,15 @@ batched rollout of shape (group * start * path, species).
 theta is optimised in a box that extends the training range by ``margin`` on each side
 (through a sigmoid), so an estimate may leave the range the model was trained on — it is
 then flagged, never silently clipped to it.
+
+Debiased objective (``debiased=True``). The expected W2² between two finite clouds grows
+with their spread, so the plain objective is smallest for a simulated cloud *narrower* than
+the data: noise parameters are underestimated, by a lot for small groups (damped oscillator,
+signed error -0.8 at K = 8, -0.2 at K = 32). The debiased objective compares clouds of the
+group's own size: the ``R = max(2, n_paths // K)`` simulated clouds ``s_r`` of K paths each give
+``mean_r W2²(s_r, obs) - 1/2 mean_{r < r'} W2²(s_r, s_r')``. If the sampling bias of W2² between
+two K-point clouds is ``beta (var_a + var_b)``, the subtracted term removes its theta-dependent
+part. It is a first-order correction, not exact.
 """
 
 from __future__ import annotations
@@ -17,8 +26,9 @@ from dataclasses import replace
 
 import torch
 
+from cellsde.losses import w2_squared
 from cellsde.nn.base import PopulationModel
-from cellsde.nn.objective import per_time_w2
+from cellsde.nn.objective import initial_states, per_time_w2
 from cellsde.nn.training_data import GroupedData
 
 
@@ -46,11 +56,67 @@ def objective(
     n_paths: int,
     dt: float,
     seed: int,
+    debiased: bool = False,
 ) -> torch.Tensor:
-    """tW2 of every group at ``theta`` (group, param) with a fixed Brownian stream -> (group,)."""
+    """tW2 of every group at ``theta`` (group, param) with a fixed Brownian stream -> (group,).
+
+    ``debiased=True``: the size-matched debiased form (module docstring).
+    """
     gen = torch.Generator(device=data.obs.device).manual_seed(seed)
+    if debiased:
+        return debiased_tw2(
+            model, replace(data, theta=theta), n_paths=n_paths, dt=dt, generator=gen
+        )
     w2, _ = per_time_w2(model, replace(data, theta=theta), n_paths=n_paths, dt=dt, generator=gen)
     return w2[:, 1:].sum(-1)
+
+
+def debiased_tw2(
+    model: PopulationModel,
+    data: GroupedData,
+    *,
+    n_paths: int,
+    dt: float,
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """``sum_{t > t0} [mean_r W2²(s_r, obs) - 1/2 mean_{r<r'} W2²(s_r, s_r')]`` per group.
+
+    Parameters
+    ----------
+    data : GroupedData
+        G groups padded to K cells; ``theta`` is simulated.
+    n_paths : int
+        Simulated paths per group, cut into ``R = max(2, n_paths // K)`` clouds of K; each
+        simulated cloud keeps the group's observation mask, so it has the data's size at
+        every time.
+
+    Returns
+    -------
+    torch.Tensor, shape (group,)
+    """
+    g, k, t = data.obs.shape[:3]
+    r = max(2, n_paths // k)
+    x0 = initial_states(data, r * k)  # (group*rep*cell, species)
+    paths = model.sample_paths(
+        x0, data.theta.repeat_interleave(r * k, 0), data.times, dt=dt, generator=generator
+    )  # (group*rep*cell, time, species)
+    sim = (
+        (paths @ data.readout).reshape(g, r, k, t, -1).transpose(2, 3)
+    )  # (group, rep, time, cell, obs)
+    mask = data.mask.transpose(1, 2)  # (group, time, cell)
+    observed = mask.any(-1)  # (group, time)
+    safe = mask.clone()
+    safe[..., 0] |= ~observed  # an empty cloud gets one dummy point; its term is zeroed below
+    obs = data.obs.transpose(1, 2)[:, None].expand_as(sim)  # (group, rep, time, cell, obs)
+    m_rep = safe[:, None].expand(g, r, t, k)
+    cross = w2_squared(sim, obs, a_mask=m_rep, b_mask=m_rep).mean(1)  # (group, time)
+    ia, ib = torch.triu_indices(r, r, 1, device=sim.device)
+    m_pair = safe[:, None].expand(g, ia.shape[0], t, k)
+    self_ = w2_squared(sim[:, ia], sim[:, ib], a_mask=m_pair, b_mask=m_pair).mean(
+        1
+    )  # (group, time)
+    per_time = torch.where(observed, cross - 0.5 * self_, torch.zeros_like(cross))
+    return per_time[:, 1:].sum(-1)
 
 
 def minimise_tw2(
@@ -66,6 +132,7 @@ def minimise_tw2(
     iterations: int = 120,
     lr: float = 0.08,
     margin: float = 0.25,
+    debiased: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Best theta per group over several starts.
 
@@ -83,6 +150,8 @@ def minimise_tw2(
         Adam steps and learning rate in the unconstrained (logit) space.
     margin : float
         Search box = training range widened by ``margin * (hi - lo)`` on each side.
+    debiased : bool
+        Minimise the size-matched debiased tW2 (module docstring) instead of the plain one.
 
     Returns
     -------
@@ -104,7 +173,7 @@ def minimise_tw2(
     best_theta = (box_lo + (box_hi - box_lo) * torch.sigmoid(u)).detach().clone()
     for _ in range(iterations):
         theta = box_lo + (box_hi - box_lo) * torch.sigmoid(u)
-        loss = objective(model, big, theta, n_paths=n_paths, dt=dt, seed=seed)
+        loss = objective(model, big, theta, n_paths=n_paths, dt=dt, seed=seed, debiased=debiased)
         improved = loss.detach() < best_loss
         best_loss = torch.where(improved, loss.detach(), best_loss)
         best_theta = torch.where(improved[:, None], theta.detach(), best_theta)
