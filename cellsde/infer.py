@@ -171,7 +171,7 @@ def infer(
         ``method="w2"`` only: minimise the size-matched debiased tW2
         (:func:`cellsde.inference.w2_search.debiased_tw2`), which removes most of the plain
         objective's bias towards too little noise; give ``n_paths`` >= 4 K (measured on the
-        damped oscillator, K = 8: error 0.48 vs 0.74; K = 32: 0.34 vs 0.42).
+        damped oscillator, K = 8: error 0.50 vs 0.74; K = 32: 0.35 vs 0.42).
 
     Returns
     -------

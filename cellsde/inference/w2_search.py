@@ -14,8 +14,8 @@ Debiased objective (``debiased=True``). The expected W2² between two finite clo
 with their spread, so the plain objective is smallest for a simulated cloud *narrower* than
 the data: noise parameters are underestimated, by a lot for small groups (damped oscillator,
 signed error -0.8 at K = 8, -0.2 at K = 32). The debiased objective compares clouds of the
-group's own size: the ``R = max(2, n_paths // K)`` simulated clouds ``s_r`` of K paths each give
-``mean_r W2²(s_r, obs) - 1/2 mean_{r < r'} W2²(s_r, s_r')``. If the sampling bias of W2² between
+group's own size: the ``R = min(8, max(2, n_paths // K))`` simulated clouds ``s_r`` of K paths
+each give ``mean_r W2²(s_r, obs) - 1/2 mean_r W2²(s_r, s_{r+1 mod R})`` (one pair for R = 2). If the sampling bias of W2² between
 two K-point clouds is ``beta (var_a + var_b)``, the subtracted term removes its theta-dependent
 part. It is a first-order correction, not exact.
 """
@@ -79,14 +79,15 @@ def debiased_tw2(
     dt: float,
     generator: torch.Generator,
 ) -> torch.Tensor:
-    """``sum_{t > t0} [mean_r W2²(s_r, obs) - 1/2 mean_{r<r'} W2²(s_r, s_r')]`` per group.
+    """``sum_{t > t0} [mean_r W2²(s_r, obs) - 1/2 mean_r W2²(s_r, s_{r+1 mod R})]`` per group.
 
     Parameters
     ----------
     data : GroupedData
         G groups padded to K cells; ``theta`` is simulated.
     n_paths : int
-        Simulated paths per group, cut into ``R = max(2, n_paths // K)`` clouds of K; each
+        Simulated paths per group, cut into ``R = min(8, max(2, n_paths // K))`` clouds of K
+        (at most 8: each cloud adds two exact W2 solves per group and time); each
         simulated cloud keeps the group's observation mask, so it has the data's size at
         every time.
 
@@ -95,7 +96,7 @@ def debiased_tw2(
     torch.Tensor, shape (group,)
     """
     g, k, t = data.obs.shape[:3]
-    r = max(2, n_paths // k)
+    r = min(8, max(2, n_paths // k))
     x0 = initial_states(data, r * k)  # (group*rep*cell, species)
     paths = model.sample_paths(
         x0, data.theta.repeat_interleave(r * k, 0), data.times, dt=dt, generator=generator
@@ -110,7 +111,8 @@ def debiased_tw2(
     obs = data.obs.transpose(1, 2)[:, None].expand_as(sim)  # (group, rep, time, cell, obs)
     m_rep = safe[:, None].expand(g, r, t, k)
     cross = w2_squared(sim, obs, a_mask=m_rep, b_mask=m_rep).mean(1)  # (group, time)
-    ia, ib = torch.triu_indices(r, r, 1, device=sim.device)
+    ia = torch.arange(1 if r == 2 else r, device=sim.device)
+    ib = (ia + 1) % r  # cyclic pairs (r, r + 1): every cloud in two pairs
     m_pair = safe[:, None].expand(g, ia.shape[0], t, k)
     self_ = w2_squared(sim[:, ia], sim[:, ib], a_mask=m_pair, b_mask=m_pair).mean(
         1

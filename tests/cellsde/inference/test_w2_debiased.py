@@ -49,7 +49,7 @@ def test_debiased_value_matches_sorted_1d_oracle():
     sim = np.sort(paths[:, 1, 0].numpy().reshape(2, r, k), -1)  # (group, rep, cell) at t = 1
     o = np.sort(obs[:, :, 1, 0].numpy(), -1)  # (group, cell)
     cross = ((sim - o[:, None]) ** 2).mean(-1).mean(1)
-    pairs = [(0, 1), (0, 2), (1, 2)]
+    pairs = [(0, 1), (1, 2), (2, 0)]  # cyclic
     self_ = np.mean([((sim[:, a] - sim[:, b]) ** 2).mean(-1) for a, b in pairs], 0)
     np.testing.assert_allclose(got.detach().numpy(), cross - 0.5 * self_, rtol=1e-5, atol=1e-7)
 
