@@ -489,7 +489,10 @@ def main() -> None:
     per_min = {"min": 1.0, "h": 1 / 60, "s": 60.0}.get(units)
     if per_min is None:
         raise SystemExit(f"{args.model}: time units {units!r}; expected 'min', 'h' or 's'")
-    dt = float(json.loads(model.metadata.get("fit_config", "{}"))["dt"])  # model time units
+    fit_cfg = json.loads(model.metadata.get("fit_config", "{}"))
+    dt = float(fit_cfg.get("dt", model.metadata.get("dt", 0.0)))  # model time units
+    if dt <= 0:
+        raise SystemExit(f"{args.model} records no fit step dt in its metadata")
     x0 = ds["x"].isel(cell=0, time=0).sel(species=list(model.species)).values  # (species,)
     save_dataset(ds.isel(cell=[0], time=[0]), args.out / "basal.nc")
     ref = reference_curve(args.ref, times)
