@@ -276,6 +276,8 @@ def _default_dt(model: PopulationModel, times: torch.Tensor) -> float:
     fit_cfg = json.loads(model.metadata.get("fit_config", "{}"))
     if "dt" in fit_cfg:
         return float(fit_cfg["dt"])
+    if isinstance(model.metadata.get("dt"), (int, float)):  # checkpoints that record only dt
+        return float(model.metadata["dt"])
     return float(times[1] - times[0]) / 20
 
 

@@ -139,3 +139,18 @@ def test_a_feature_constant_in_training_gets_a_scale_floor():
     with torch.no_grad():
         a, b = net(y[:4]), net(shifted)
     assert (a - b).abs().max() < 1.0  # the estimate moves by a bounded amount, not by 1e6
+
+
+def test_default_step_is_the_recorded_fit_step():
+    import json
+
+    truth = MechanisticSDE(mb.damped_oscillator(k1=0.3, k2=0.1))
+    data = damped_dataset(n_per_group=4, grid=(0.0,), seed=1, n_times=4).drop_vars("theta")
+    kw = dict(method="w2", n_bootstrap=0, n_starts=1, iterations=1, n_paths=8)
+    truth.metadata = {"dt": 0.07}
+    assert json.loads(infer(truth, data, **kw).attrs["config"])["dt"] == 0.07
+    truth.metadata = {"fit_config": '{"dt": 0.05}', "dt": 0.07}  # the fit config wins
+    assert json.loads(infer(truth, data, **kw).attrs["config"])["dt"] == 0.05
+    truth.metadata = {}
+    gap = float(data["time"].values[1] - data["time"].values[0])
+    assert json.loads(infer(truth, data, **kw).attrs["config"])["dt"] == pytest.approx(gap / 20)
