@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
@@ -43,7 +44,7 @@ import xarray as xr
 from cellsde._version import __version__
 from cellsde.datasets.schema import CELL, GROUP, PARAM, SPECIES, TIME, X
 from cellsde.errors import CellsdeError
-from cellsde.inference.amortized import Amortizer
+from cellsde.inference.amortized import Amortizer, save_amortizer
 from cellsde.inference.amortized_train import train_amortizer
 from cellsde.inference.bootstrap import resample_cells
 from cellsde.inference.groups import assign_groups
@@ -117,6 +118,7 @@ def infer(
     iterations: int = 120,
     n_bootstrap: int = 20,
     amortizer: Amortizer | None = None,
+    amortizer_out: str | os.PathLike[str] | None = None,
     uncertainty: str = "cells",
     level: float = 0.95,
     debiased: bool = False,
@@ -162,6 +164,9 @@ def infer(
         ``uncertainty="parametric"`` for a stable interval).
     amortizer : Amortizer, optional
         A trained network to reuse (``method="amortized"``).
+    amortizer_out : path-like, optional
+        ``method="amortized"`` without ``amortizer``: also write the network trained here
+        (atomically) for reuse.
     uncertainty : {"cells", "parametric"}
         How ``theta_std``/``theta_lo``/``theta_hi`` are obtained (module docstring):
         bootstrap over the group's cells, or the calibrated parametric bootstrap.
@@ -182,6 +187,11 @@ def infer(
         ``out_of_range`` (group, param) bool; ``tw2`` (group) with an independent stream;
         ``n_cells`` (group); ``cell_group`` (cell): each input cell's group, -1 if unused.
     """
+    if amortizer_out is not None and (method != "amortized" or amortizer is not None):
+        raise CellsdeError(
+            "amortizer_out saves a newly trained amortizer: use it with method='amortized' "
+            "and without amortizer="
+        )
     if method not in METHODS:
         raise CellsdeError(f"unknown inference method {method!r}; use one of {METHODS}")
     if uncertainty not in UNCERTAINTIES:
@@ -252,6 +262,8 @@ def infer(
                 model, x0=gd.x0[0, : int(gd.n0[0])], lo=lo, hi=hi, times=gd.times, observed=observed,
                 readout=gd.readout, dt=dt, seed=seed,
             )  # fmt: skip
+            if amortizer_out is not None:
+                save_amortizer(net, amortizer_out)
             theta, boot = _infer_amortized(net, gd, n_bootstrap=n_cells_boot, gen=gen)
 
             def estimate(d: GroupedData) -> torch.Tensor:

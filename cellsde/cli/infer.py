@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     result = infer(model, data, method=args.method, group_size=args.group_size, seed=args.seed,
                    n_bootstrap=args.bootstrap, amortizer=net, observables=observables,
                    observed=observed, initial_state=x0, uncertainty=args.uncertainty,
-                   level=args.level)  # fmt: skip
+                   level=args.level, amortizer_out=args.save_amortizer)  # fmt: skip
     write_table(result, args.out)
     th = result["theta"].values
     for g in range(th.shape[0]):

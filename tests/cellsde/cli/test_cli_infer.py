@@ -67,3 +67,38 @@ def test_infer_cli_amortized_on_a_measured_sum_with_given_initial_states(tmp_pat
     assert "must be model species or declared observables" in capsys.readouterr().err
     assert main(argv[:-2]) == 2
     assert "lack species" in capsys.readouterr().err
+
+
+def test_infer_cli_saves_the_amortizer_it_trains(tmp_path, monkeypatch, capsys):
+    import importlib
+
+    from cellsde.inference.amortized import load_amortizer
+
+    infer_mod = importlib.import_module("cellsde.infer")  # the module (cellsde.infer is shadowed)
+
+    real = infer_mod.train_amortizer
+    monkeypatch.setattr(  # a small training run keeps the test fast
+        infer_mod, "train_amortizer", lambda *a, **k: real(*a, **{**k, "n_sets": 16, "epochs": 3})
+    )
+    ds = damped_dataset(n_per_group=8, grid=(-0.5, 0.5), seed=2)
+    data = tmp_path / "d.nc"
+    save_dataset(ds.drop_vars("theta"), data)
+    cfg = ENDnSDEConfig(species=("x1", "x2"), params=("omega1", "omega2"), hidden=(8,))
+    model = ENDnSDE(cfg, seed=0)
+    model.set_theta_range(torch.tensor([-1.0, -1.0]), torch.tensor([1.0, 1.0]))
+    mpath = tmp_path / "m.pt"
+    save_model(model, mpath, metadata={"fit_config": '{"dt": 0.05}'})
+    out, net_path = tmp_path / "t.nc", tmp_path / "net.pt"
+    base = ["infer", str(mpath), str(data), "--method", "amortized", "--bootstrap", "0"]
+    assert main([*base, "--out", str(out), "--save-amortizer", str(net_path)]) == 0
+    first = xr.open_dataset(out, engine="h5netcdf")["theta"].values
+    net = load_amortizer(net_path)
+    assert net.config.observed == ("x1", "x2")
+    out2 = tmp_path / "t2.nc"
+    assert main([*base, "--out", str(out2), "--amortizer", str(net_path)]) == 0
+    again = xr.open_dataset(out2, engine="h5netcdf")["theta"].values
+    np.testing.assert_allclose(first, again, rtol=1e-6)  # the saved network is the one used
+    capsys.readouterr()
+    both = [*base, "--out", str(out2), "--amortizer", str(net_path), "--save-amortizer", "x.pt"]
+    assert main(both) == 2
+    assert "amortizer_out saves a newly trained amortizer" in capsys.readouterr().err
