@@ -86,3 +86,10 @@ def test_split_even_train_odd_held_out(gen, small):
     assert train["group"].values.tolist() == [0, 0] and train["path"].values.tolist() == [0, 2]
     assert test["group"].values.tolist() == [120, 120]
     assert test["path"].values.tolist() == [1, 3]
+
+
+def test_truth_twin_is_the_other_half_of_the_held_out_groups(gen, small):
+    ds, _ = small
+    twin = gen.truth_twin(ds, held_out=(120,))
+    assert twin["group"].values.tolist() == [120, 120]
+    assert twin["path"].values.tolist() == [0, 2]
