@@ -38,7 +38,8 @@ Randomness: group chunk ``c`` of ``chunk_groups`` consecutive groups is simulate
 torch seed ``SeedSequence(seed).spawn(n_chunks)[c]`` (default one chunk of all 121 groups:
 large batches are 3x cheaper per path than chunks of 11); the same settings give the same
 paths on the same device and torch version. Cost: about 1.7 us per path and step on one
-quiet core, 7744 paths x 30000 steps about 7 min (measured; more on a loaded host).
+quiet core, 7744 paths x 30000 steps about 7 min (estimated from a short run); the full
+default data took 695 s on one core of the loaded 2-core host.
 """
 
 from __future__ import annotations
