@@ -152,7 +152,9 @@ def settings_text(s: Setting) -> str:
         f"summed over the 20 training ω; {s.epochs} full-batch Adam epochs, lr {s.lr:g} "
         f"({'cosine decay to 0' if s.lr_schedule == 'cosine' else 'constant'}), "
         f"weight decay {s.weight_decay:g}; training and evaluation step dt = {s.dt:g}; input "
-        "standardisation from the training data"
+        "standardisation from the training data; plain+debiased: the plain fit, then "
+        f"{s.finetune_epochs} debiased epochs at lr {s.lr / 5:g} (cosine decay to 0) from its "
+        "weights"
     )
 
 
