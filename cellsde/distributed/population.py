@@ -65,7 +65,8 @@ class _Run:
 
 def _prepare(model, *, times, n_cells, theta, params, method, seed, device, dt, heterogeneity,
              cells_per_group, x0, observables, solver_options, chunk_cells) -> _Run:  # fmt: skip
-    from cellsde.simulate import resolve_population, simulate
+    from cellsde.population import resolve_population
+    from cellsde.simulate import simulate
 
     _, _, times, method, th, cols, group = resolve_population(
         model, times=times, n_cells=n_cells, theta=theta, params=params, method=method,
