@@ -40,13 +40,13 @@ import itertools
 import math
 import os
 import platform
-import tempfile
 import time
 from pathlib import Path
 
 import ot
 import torch
 import torchsde
+from _docs import write_section
 from torch import nn
 
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig, mlp
@@ -59,24 +59,6 @@ D, P, M, N_PATHS, N_TIMES, T_END = 52, 2, 2, 50, 31, 2.5
 OBS = (4, 9)
 NOISY = (5, 8, 9)
 HIDDEN = (200, 200)
-
-
-def write_section(path: Path, heading: str, body: str) -> None:
-    """Replace the ``heading`` section of ``path`` (to the next ``## ``) or append it."""
-    lines = path.read_text().splitlines(keepends=True) if path.exists() else ["# Benchmarks\n"]
-    new = [heading + "\n", "\n", body.rstrip("\n") + "\n"]
-    start = next((i for i, ln in enumerate(lines) if ln.rstrip("\n") == heading), None)
-    if start is None:
-        if not lines[-1].endswith("\n"):
-            lines[-1] += "\n"
-        out = [*lines, "\n", *new]
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), None)
-        out = lines[:start] + new + ([] if end is None else ["\n", *lines[end:]])
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".bench-", suffix=".md")
-    with os.fdopen(fd, "w") as fh:
-        fh.writelines(out)
-    os.replace(tmp, path)
 
 
 class PaperSDE(nn.Module):
@@ -337,7 +319,7 @@ def main() -> None:
             "float64 so that both step on the same grid), in float32 (the timed dtype) and "
             "float64 (rounding is the only difference left; see the float32 section below):"
         )
-        write_section(Path(args.docs), HEADING,
+        write_section(HEADING, path=Path(args.docs), body=
                       f"{cmd}\n\n{intro}\n\n{table}\n{check}\n\n{check_table}\n{env}\n")  # fmt: skip
 
 

@@ -35,6 +35,7 @@ import torch
 import torchsde
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _docs import write_section
 from fit_epoch import (
     N_PATHS,
     OBS,
@@ -42,7 +43,6 @@ from fit_epoch import (
     P,
     PaperSDE,
     make_problem,
-    write_section,
 )
 
 from cellsde.losses import w2_squared
@@ -236,7 +236,7 @@ def main() -> None:
     text = render(path_rows, loss_rows, info, args)
     print(text)
     if args.write_docs:
-        write_section(Path(args.docs), HEADING, text + "\n")
+        write_section(HEADING, text + "\n", path=Path(args.docs))
 
 
 if __name__ == "__main__":

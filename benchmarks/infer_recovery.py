@@ -43,13 +43,13 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 import xarray as xr
+from _docs import write_section
 from scipy.linalg import expm
 
 import models_bio as mb
@@ -63,24 +63,6 @@ from cellsde.nn.rollout import rollout
 
 HEADING = "## Heterogeneity inference: recovery vs group size"
 KS = (1, 2, 4, 8, 16, 32)
-
-
-def write_section(path: Path, heading: str, body: str) -> None:
-    """Replace the ``heading`` section of ``path`` (to the next ``## ``) or append it."""
-    lines = path.read_text().splitlines(keepends=True) if path.exists() else ["# Benchmarks\n"]
-    new = [heading + "\n", "\n", body.rstrip("\n") + "\n"]
-    start = next((i for i, ln in enumerate(lines) if ln.rstrip("\n") == heading), None)
-    if start is None:
-        if not lines[-1].endswith("\n"):
-            lines[-1] += "\n"
-        out = [*lines, "\n", *new]
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), None)
-        out = lines[:start] + new + ([] if end is None else ["\n", *lines[end:]])
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".bench-", suffix=".md")
-    with os.fdopen(fd, "w") as fh:
-        fh.writelines(out)
-    os.replace(tmp, path)
 
 
 def held_out(
@@ -409,7 +391,9 @@ def main() -> None:
             + " --nfkb-cost --write-docs`"
         )
         write_section(
-            Path(args.docs), HEADING, f"{cmd}\n\n{text}\n\n**NF-κB (system b): not run.** {nfkb}\n"
+            HEADING,
+            path=Path(args.docs),
+            body=f"{cmd}\n\n{text}\n\n**NF-κB (system b): not run.** {nfkb}\n",
         )
 
 

@@ -433,7 +433,7 @@ def main() -> None:
     from cellsde.inference.amortized import save_amortizer
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from infer_recovery import write_section
+    from _docs import write_section
 
     mod = sim_module()
     groups = [int(v) for v in args.groups.split(",")] if args.groups else None
@@ -477,7 +477,7 @@ def main() -> None:
     )
     print("\n" + rec_text, flush=True)
     if args.write_docs and args.part in ("recovery", "both"):
-        write_section(args.docs, HEAD_REC, rec_text)
+        write_section(HEAD_REC, rec_text, path=args.docs)
     if args.part == "recovery":
         return
 
@@ -540,7 +540,7 @@ def main() -> None:
         + "\n" + env + ".\n"
     )  # fmt: skip
     if args.write_docs:
-        write_section(args.docs, HEAD_EXP, exp_text)
+        write_section(HEAD_EXP, exp_text, path=args.docs)
 
 
 EXP_INTRO = """\

@@ -27,7 +27,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import platform
 import sys
 import time
@@ -37,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import xarray as xr
+from _docs import write_subsection
 
 import models_bio as mb
 from cellsde.baselines import MechanisticSDE
@@ -189,29 +189,6 @@ def table(s: Setting, rows: list[dict], cmd: str) -> str:
     return "\n".join(lines)
 
 
-def write_docs(text: str) -> None:
-    """Put ``text`` (one "### ..." subsection) under HEADING in docs/benchmarks.md, replacing
-    the subsection of the same title; other sections are left alone."""
-    path = ROOT / "docs" / "benchmarks.md"
-    old = path.read_text()
-    start = old.find(HEADING)
-    if start < 0:
-        raise SystemExit(f"{HEADING!r} not found in {path}; run reproduce_endnsde.py first")
-    nxt = old.find("\n## ", start + len(HEADING))
-    end = len(old) if nxt < 0 else nxt + 1
-    body = old[start:end]
-    s = body.find(TITLE + "\n")
-    if s >= 0:
-        e = body.find("\n### ", s + len(TITLE))
-        body = body[:s] + text.rstrip() + "\n" + ("\n" + body[e + 1 :] if e >= 0 else "")
-    else:
-        body = body.rstrip("\n") + "\n\n" + text.rstrip() + "\n"
-    new = old[:start] + body.rstrip("\n") + "\n" + ("\n" + old[end:] if end < len(old) else "")
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(new)
-    os.replace(tmp, path)
-
-
 def parse(argv: list[str] | None = None) -> tuple[Setting, argparse.Namespace]:
     d = Setting()
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -272,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     text = table(s, rows, command(s, args))
     print(text)
     if args.write_docs:
-        write_docs(text)
+        write_subsection(HEADING, text)
     return 0
 
 

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import platform
 import statistics
 import sys
@@ -52,6 +51,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import xarray as xr
+from _docs import write_subsection
 
 import models_bio as mb
 from cellsde.baselines import (
@@ -367,32 +367,6 @@ def table(p: Preset, rows, floors, wall, *, epochs: int, dt: float, args) -> str
     return "\n".join(lines)
 
 
-def write_docs(text: str) -> None:
-    """Put ``text`` (one "### ..." subsection) under HEADING in docs/benchmarks.md, replacing
-    the subsection of the same title; other sections are left alone."""
-    path = ROOT / "docs" / "benchmarks.md"
-    old = path.read_text() if path.exists() else "# Benchmarks\n"
-    sub = text.splitlines()[0]
-    start = old.find(HEADING)
-    if start < 0:
-        new = old.rstrip("\n") + f"\n\n{HEADING}\n\n{text.rstrip()}\n"
-    else:
-        nxt = old.find("\n## ", start + len(HEADING))
-        end = len(old) if nxt < 0 else nxt + 1
-        body = old[start:end]
-        s = body.find(sub + "\n")
-        if s >= 0:
-            e = body.find("\n### ", s + len(sub))
-            body = body[:s] + text.rstrip() + "\n" + ("\n" + body[e + 1 :] if e >= 0 else "")
-        else:
-            body = body.rstrip("\n") + "\n\n" + text.rstrip() + "\n"
-        new = old[:start] + body.rstrip("\n") + "\n" + ("\n" + old[end:] if end < len(old) else "")
-    path.parent.mkdir(exist_ok=True)
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(new)
-    os.replace(tmp, path)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", choices=("damped", "rpa", "nfkb"), default="damped")
@@ -417,7 +391,7 @@ def main() -> int:
     text = run_preset(p, args)
     print(text)
     if args.write_docs:
-        write_docs(text)
+        write_subsection(HEADING, text)
     return 0
 
 

@@ -50,6 +50,7 @@ from cellsde.fit_config import preset, preset_model_options
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _docs import write_section
 from reproduce_endnsde import GRID, HELD_OUT, PARAMS, SPECIES, damped_data
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -243,28 +244,6 @@ def report(*, eval_dt: float, paper_epochs: int = 500) -> str:
     return "\n".join(lines)
 
 
-def write_docs(text: str) -> None:
-    """Replace (or add) the section HEADING of docs/benchmarks.md with ``text``."""
-    path = ROOT / "docs" / "benchmarks.md"
-    old = path.read_text()
-    block = f"{HEADING}\n\n{text.rstrip()}\n"
-    start = old.find(HEADING + "\n")
-    if start < 0:
-        after = max(
-            old.find("## END-nSDE fit epoch: speed"), old.find("## END-nSDE fit epoch: float32")
-        )
-        anchor = old.find("\n## ", after + 1)
-        anchor = len(old) if anchor < 0 else anchor + 1
-        new = old[:anchor].rstrip("\n") + "\n\n" + block + "\n" + old[anchor:]
-    else:
-        nxt = old.find("\n## ", start + len(HEADING))
-        end = len(old) if nxt < 0 else nxt + 1
-        new = old[:start] + block + ("\n" + old[end:] if end < len(old) else "")
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(new.rstrip("\n") + "\n")
-    os.replace(tmp, path)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -284,7 +263,7 @@ def main() -> int:
     text = report(eval_dt=args.eval_dt)
     print(text)
     if args.write_docs:
-        write_docs(text)
+        write_section(HEADING, text, after="## END-nSDE fit epoch: float32 loss agreement")
     return 0
 
 

@@ -6,6 +6,7 @@ Torch runs single-threaded in the test suite: the tensors here are small, and on
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ torch.set_num_threads(1)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = (REPO / ".." / "shared").resolve()
+# benchmark scripts import their sibling helpers (e.g. _docs) as when run as scripts
+sys.path.insert(0, str(REPO / "benchmarks"))
 
 
 @pytest.fixture(scope="session")
