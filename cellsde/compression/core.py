@@ -91,6 +91,11 @@ def _check(model, train, valid, widths, max_dendrites, mode, tolerance, config) 
         raise ValueError(f"tolerance must be a finite number >= 0, got {tolerance!r}")
     if not isinstance(config, FitConfig):
         raise TypeError(f"config must be a FitConfig, got {type(config).__name__}")
+    if mode == "cascade" and config.lr_schedule != "constant":
+        raise ValueError(
+            f"lr_schedule={config.lr_schedule!r} is not applied across the cascade's dendrite "
+            "phases; use lr_schedule='constant' with mode='cascade'"
+        )
     observed = config.observed or model.species
     for ds in (train, valid):  # fail on a model/data mismatch before any training
         group_tensors(ds, species=model.species, params=model.param_names, observed=observed)

@@ -83,7 +83,13 @@ def fit_cascade(
         # torch checkpointing would re-run forwards and record candidates twice
         segments = config.checkpoint_segments and all(x.candidate is None for x in layers)
         w2, observed = per_time_w2(
-            m, data, n_paths=n_paths, dt=config.dt, generator=generator, checkpoint=segments
+            m,
+            data,
+            n_paths=n_paths,
+            dt=config.dt,
+            generator=generator,
+            checkpoint=segments,
+            debiased=config.debiased,
         )
         loss = tw2_loss(
             w2, observed, reduce_groups=config.reduce_groups, skip_first=config.skip_first

@@ -180,6 +180,11 @@ def test_cascade_recordings_are_released_every_epoch(data, wide):
         (dict(max_dendrites=-1), ValueError, "max_dendrites must be an integer >= 0"),
         (dict(mode="adam"), ValueError, "mode must be one of"),
         (dict(tolerance=-0.1), ValueError, "tolerance must be"),
+        (
+            dict(mode="cascade", config=CFG.replace(lr_schedule="cosine")),
+            ValueError,
+            "lr_schedule='cosine' is not applied",
+        ),
     ],
 )
 def test_bad_inputs_are_one_line_errors(data, wide, kw, error, match):
