@@ -61,8 +61,9 @@ class NeuralODE(Standardized):
     Parameters
     ----------
     config : NeuralODEConfig
+        Species, parameters and the drift network's widths and activation.
     seed : int, optional
-        Seed of the weight initialisation (the global torch RNG is left untouched).
+        Seeds the weight initialisation; torch's global RNG is not touched.
 
     Notes
     -----
@@ -95,21 +96,9 @@ class NeuralODE(Standardized):
         """Zero, (path, species)."""
         return torch.zeros_like(x)
 
-    def sample_paths(
-        self,
-        x0: torch.Tensor,
-        theta: torch.Tensor,
-        times: torch.Tensor,
-        *,
-        dt: float,
-        generator: torch.Generator,
-        checkpoint: bool = False,
-    ) -> torch.Tensor:
-        """Euler paths, (path, time, species); ``generator`` is not used (no noise).
-
-        Each observation interval is split into ``ceil(gap / dt)`` equal steps, as in
-        :func:`cellsde.nn.rollout.rollout`; ``checkpoint`` is accepted and ignored.
-        """
+    def _paths(self, x0, theta, times, dt, generator, checkpoint) -> torch.Tensor:
+        # Euler without noise: ``generator`` and ``checkpoint`` are not used. Each interval
+        # takes ceil(gap / dt) equal steps, as in cellsde.nn.rollout.rollout.
         out = [x0]
         x = x0
         tt = times.tolist()

@@ -194,25 +194,9 @@ class RecurrentBaseline(Standardized):
         log_var = y[:, d:].clamp(*LOG_VAR_RANGE)
         return mean, mean + torch.exp(0.5 * log_var) * self.x_scale * eps, state
 
-    def sample_paths(
-        self,
-        x0: torch.Tensor,
-        theta: torch.Tensor,
-        times: torch.Tensor,
-        *,
-        dt: float,
-        generator: torch.Generator,
-        checkpoint: bool = False,
-    ) -> torch.Tensor:
-        """Autoregressive noisy paths, (path, time, species).
-
-        One recurrent step per observation interval; ``dt`` and ``checkpoint`` are accepted
-        and ignored. The noise of each step is drawn from ``generator``.
-        """
-        if times.ndim != 1 or times.shape[0] < 1:
-            raise ValueError(
-                f"times must be a 1-D tensor with >= 1 entry, got shape {tuple(times.shape)}"
-            )
+    def _paths(self, x0, theta, times, dt, generator, checkpoint) -> torch.Tensor:
+        # One recurrent step per observation interval (``dt`` and ``checkpoint`` play no
+        # role); the noise of each step is drawn from ``generator``.
         out, x, state = [x0], x0, None
         for _ in range(times.shape[0] - 1):
             eps = torch.randn(

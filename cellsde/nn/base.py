@@ -14,7 +14,8 @@ class PopulationModel(nn.Module):
     """A trainable generator of single-cell paths conditioned on parameters.
 
     Subclasses set ``self.config`` to a frozen dataclass with ``species``, ``params`` and a
-    ``to_dict()`` method (stored in checkpoints), and implement :meth:`sample_paths`.
+    ``to_dict()`` method (stored in checkpoints), and implement ``_paths``, called by
+    :meth:`sample_paths` with checked arguments.
     """
 
     config: object
@@ -46,25 +47,53 @@ class PopulationModel(nn.Module):
         generator: torch.Generator,
         checkpoint: bool = False,
     ) -> torch.Tensor:
-        """Draw one path per row of ``x0``.
+        """Draw one path per row of ``x0``: the contract every population model keeps.
+
+        The arguments are checked here; each model family says in ``_paths`` how it moves
+        (END-nSDE and mechanistic SDEs: Euler–Maruyama, :func:`cellsde.nn.rollout.rollout`;
+        neural ODE: Euler without noise; recurrent baselines: one step per observation
+        interval, ignoring ``dt`` and ``checkpoint``).
 
         Parameters
         ----------
         x0 : torch.Tensor, shape (path, species)
-            Initial states.
+            Initial states, in the model's species units.
         theta : torch.Tensor, shape (path, param)
-            Parameters of each path.
+            Parameters of each path (constant along it); ``param`` may be 0.
         times : torch.Tensor, shape (time,)
-            Observation times; ``times[0]`` is the start.
+            Observation times, strictly increasing; ``times[0]`` is the start.
         dt : float
-            Largest internal step, in the model's time units.
+            Largest internal step, in the model's time units (> 0).
         generator : torch.Generator
-            Source of randomness (advanced in place).
+            Source of randomness (advanced in place; deterministic models leave it alone).
         checkpoint : bool
-            Trade compute for memory in the backward pass.
+            Trade compute for memory in the backward pass (models without segments ignore it).
 
         Returns
         -------
         torch.Tensor, shape (path, time, species)
+            States at ``times``; ``out[:, 0] = x0``. Differentiable unless grad is disabled.
+
+        Raises
+        ------
+        ValueError
+            Shapes that do not match the model's species and parameters, or ``dt <= 0``.
         """
+        n = x0.shape[0] if x0.ndim == 2 else -1
+        for name, x, names in (("x0", x0, self.species), ("theta", theta, self.param_names)):
+            if tuple(x.shape) != (n, len(names)):
+                raise ValueError(
+                    f"{name} must have shape (path, {len(names)}), one row of {list(names)} per "
+                    f"path (x0 and theta with the same paths); got {tuple(x.shape)}"
+                )
+        if times.ndim != 1 or times.shape[0] < 1:
+            raise ValueError(
+                f"times must be a 1-D tensor with >= 1 entry, got shape {tuple(times.shape)}"
+            )
+        if not dt > 0:
+            raise ValueError(f"dt must be > 0, got {dt}")
+        return self._paths(x0, theta, times, dt, generator, checkpoint)
+
+    def _paths(self, x0, theta, times, dt, generator, checkpoint) -> torch.Tensor:
+        """The model family's rule for :meth:`sample_paths` (arguments already checked)."""
         raise NotImplementedError

@@ -93,15 +93,5 @@ class MechanisticSDE(PopulationModel):
             hi.append(b)
         return torch.tensor(lo), torch.tensor(hi)
 
-    def sample_paths(
-        self,
-        x0: torch.Tensor,
-        theta: torch.Tensor,
-        times: torch.Tensor,
-        *,
-        dt: float,
-        generator: torch.Generator,
-        checkpoint: bool = False,
-    ) -> torch.Tensor:
-        """Euler–Maruyama paths (path, time, species); see :func:`cellsde.nn.rollout.rollout`."""
+    def _paths(self, x0, theta, times, dt, generator, checkpoint) -> torch.Tensor:
         return rollout(self, x0, theta, times, dt=dt, generator=generator, checkpoint=checkpoint)

@@ -67,39 +67,17 @@ def _segment(
     return x
 
 
-def rollout(
-    sde: SDEProtocol,
-    x0: torch.Tensor,
-    theta: torch.Tensor,
-    times: torch.Tensor,
-    *,
-    dt: float,
-    generator: torch.Generator,
-    checkpoint: bool = False,
-) -> torch.Tensor:
+def rollout(sde: SDEProtocol, x0: torch.Tensor, theta: torch.Tensor, times: torch.Tensor, *,
+            dt: float, generator: torch.Generator, checkpoint: bool = False) -> torch.Tensor:  # fmt: skip
     """Simulate paths of ``sde`` with Euler–Maruyama, keeping the autograd graph.
 
-    Parameters
-    ----------
-    sde : SDEProtocol
-        Model with ``drift(t, x, theta)``, ``diffusion(t, x, theta)``.
-    x0 : torch.Tensor, shape (path, species)
-        Initial states.
-    theta : torch.Tensor, shape (path, param)
-        Per-path parameters (constant along each path).
-    times : torch.Tensor, shape (time,)
-        Observation times, strictly increasing; ``times[0]`` is the start.
-    dt : float
-        Largest step, in the model's time units.
-    generator : torch.Generator
-        Source of the Brownian increments (its state advances).
-    checkpoint : bool
-        Recompute each segment in the backward pass to save memory.
-
-    Returns
-    -------
-    torch.Tensor, shape (path, time, species)
-        States at the observation times (``out[:, 0] = x0``).
+    ``sde`` is any model with ``drift(t, x, theta)``, ``diffusion(t, x, theta)``,
+    ``noise_type`` and ``n_brownian`` (:class:`models_bio.sde.SDEProtocol`); the other
+    arguments and the result are those of :meth:`cellsde.nn.base.PopulationModel.sample_paths`
+    (``x0`` (path, species), ``theta`` (path, param), ``times`` (time,) -> (path, time,
+    species), ``out[:, 0] = x0``). The Brownian increments of each segment are drawn from
+    ``generator`` before the segment; ``checkpoint=True`` recomputes each segment in the
+    backward pass to save memory.
     """
     counts = step_counts(times, dt)
     m = sde.n_brownian
