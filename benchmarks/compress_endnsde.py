@@ -41,10 +41,10 @@ import xarray as xr
 
 import models_bio as mb
 from cellsde.compression import compress
-from cellsde.fit import fit
-from cellsde.fit_config import preset, preset_model_options
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
 from cellsde.nn.rollout import rollout
+from cellsde.training.config import preset, preset_model_options
+from cellsde.training.fit import fit
 from perforate import DendriteConfig
 
 ROOT = Path(__file__).resolve().parents[1]

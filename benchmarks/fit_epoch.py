@@ -10,7 +10,7 @@ on 96 sets; here ``--sets`` (default 4) sets are run and the time is reported pe
   general noise, Euler, fixed ``dt``) on the augmented state ``y = [x, omega]`` (MLP outputs
   of size 54 and 54 x 2, omega rows masked to 0), then ``ot.emd2(a, b, ot.dist(P, Q))`` per
   time, then backward (per set, gradients accumulate; equal to one backward of the sum).
-- **ours**: :func:`cellsde.nn.objective.per_time_w2` (all sets' paths in one rollout of
+- **ours**: :func:`cellsde.training.objective.per_time_w2` (all sets' paths in one rollout of
   ``sets x 50`` paths, batched exact W2) + :func:`tw2_loss` + backward.
 
 Both use the same step grid: ``dt`` is rounded down so a whole number of steps fills each
@@ -50,9 +50,9 @@ from _docs import write_section
 from torch import nn
 
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig, mlp
-from cellsde.nn.objective import per_time_w2, tw2_loss
 from cellsde.nn.rollout import step_counts
 from cellsde.nn.training_data import GroupedData
+from cellsde.training.objective import per_time_w2, tw2_loss
 
 HEADING = "## END-nSDE fit epoch: speed"
 D, P, M, N_PATHS, N_TIMES, T_END = 52, 2, 2, 50, 31, 2.5

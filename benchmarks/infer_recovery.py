@@ -53,13 +53,13 @@ from _docs import write_section
 from scipy.linalg import expm
 
 import models_bio as mb
-from cellsde.fit import fit
-from cellsde.fit_config import preset, preset_model_options
 from cellsde.infer import infer
 from cellsde.inference.amortized_train import train_amortizer
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
 from cellsde.nn.mechanistic import MechanisticSDE
 from cellsde.nn.rollout import rollout
+from cellsde.training.config import preset, preset_model_options
+from cellsde.training.fit import fit
 
 HEADING = "## Heterogeneity inference: recovery vs group size"
 KS = (1, 2, 4, 8, 16, 32)

@@ -41,10 +41,10 @@ from _docs import write_subsection
 import models_bio as mb
 from cellsde.baselines import MechanisticSDE
 from cellsde.evaluation import evaluate, sampling_floor
-from cellsde.fit import fit
-from cellsde.fit_config import FitConfig
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
 from cellsde.nn.rollout import rollout
+from cellsde.training.config import FitConfig
+from cellsde.training.fit import fit
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADING = "## END-nSDE reproduction"

@@ -62,13 +62,13 @@ from cellsde.baselines import (
     standardize,
 )
 from cellsde.evaluation import evaluate, sampling_floor, teacher_forced_w2
-from cellsde.fit import fit
-from cellsde.fit_config import preset, preset_model_options
 from cellsde.losses import w2_per_time
 from cellsde.nn.checkpoint import save_model
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
 from cellsde.nn.rollout import rollout
 from cellsde.solvers.lattice_ssa import simulate_lattice
+from cellsde.training.config import preset, preset_model_options
+from cellsde.training.fit import fit
 from models_bio.rpa_dna import rpa_dna
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,7 +114,7 @@ class Preset:
     title: str
     species: tuple[str, ...]
     params: tuple[str, ...]
-    fit_preset: str  # cellsde.fit_config preset (END-nSDE settings, loss reduction)
+    fit_preset: str  # cellsde.training.config preset (END-nSDE settings, loss reduction)
     scaled: dict
     full: dict
     ode_hidden: tuple[int, ...]

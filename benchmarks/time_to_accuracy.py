@@ -45,9 +45,9 @@ import numpy as np
 import torch
 
 from cellsde.evaluation import evaluate
-from cellsde.fit import fit
-from cellsde.fit_config import preset, preset_model_options
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
+from cellsde.training.config import preset, preset_model_options
+from cellsde.training.fit import fit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _docs import write_section

@@ -27,13 +27,13 @@ from cellsde.datasets import (
 )
 from cellsde.distributed.sweep import sweep
 from cellsde.evaluation import evaluate, sampling_floor
-from cellsde.fit import FitResult, fit
-from cellsde.fit_config import FitConfig, preset
 from cellsde.heterogeneity import sample_theta
 from cellsde.infer import infer
 from cellsde.nn.checkpoint import load_model, save_model
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
 from cellsde.simulate import simulate
+from cellsde.training.config import FitConfig, preset
+from cellsde.training.fit import FitResult, fit
 
 __all__ = [
     "CompressionResult",

@@ -103,10 +103,10 @@ def stage_fit(
 ) -> tuple[list[str], dict]:
     from cellsde.datasets.io import write_table
     from cellsde.errors import CheckpointError
-    from cellsde.fit import fit
-    from cellsde.fit_config import FitConfig
     from cellsde.nn.checkpoint import save_model
     from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
+    from cellsde.training.config import FitConfig
+    from cellsde.training.fit import fit
 
     train, _ = _split(root)
     model = ENDnSDE(ENDnSDEConfig(species=("x1", "x2"), params=("omega1", "omega2"), hidden=cfg.hidden,
@@ -190,9 +190,9 @@ def stage_compress(
     root: Path, cfg: DemoConfig, numbers: dict, *, guo, progress
 ) -> tuple[list[str], dict]:
     from cellsde.compression import compress
-    from cellsde.fit_config import FitConfig
     from cellsde.nn.checkpoint import load_model, save_model
     from cellsde.plot import pareto
+    from cellsde.training.config import FitConfig
 
     train, held = _split(root)
     wide = load_model(root / "model.pt")

@@ -43,7 +43,7 @@ def register(subparsers: Any) -> None:
 
 def _fit_config(model: Any, epochs: int | None) -> Any:
     """The FitConfig MODEL was fitted with (from its metadata), epochs overridden."""
-    from cellsde.fit_config import FitConfig
+    from cellsde.training.config import FitConfig
 
     try:
         opts = json.loads(model.metadata.get("fit_config") or "{}")

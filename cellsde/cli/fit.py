@@ -60,10 +60,10 @@ def run(args: argparse.Namespace) -> int:
     from cellsde.datasets import open_dataset
     from cellsde.datasets.io import write_table
     from cellsde.datasets.schema import GROUP, PARAM, SPECIES, THETA
-    from cellsde.fit import fit
-    from cellsde.fit_config import FitConfig, preset, preset_model_options
     from cellsde.nn.checkpoint import save_model
     from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
+    from cellsde.training.config import FitConfig, preset, preset_model_options
+    from cellsde.training.fit import fit
 
     ds = open_dataset(args.data)
     model_opts: dict[str, Any] = preset_model_options(args.preset) if args.preset else {}

@@ -7,7 +7,7 @@ every ``nn.Linear`` of the drift and diffusion networks ("dendrites") — and fo
 network a plain network whose width gives the closest parameter count ("plain-equal") is
 trained as the control. Every candidate is *refit on the data* with the same tW2 loss,
 optimiser and epoch budget (``config``); nothing is distilled from the wide model, which is
-only the reference. See :mod:`cellsde.compression.training` for the two dendrite modes.
+only the reference. See :mod:`cellsde.training.cascade` for the two dendrite modes.
 
 Every network is scored by the held-out tW2 on ``valid`` (:func:`cellsde.evaluation.evaluate`,
 summed over groups, one common noise seed). ``best`` is the candidate with the fewest
@@ -28,11 +28,11 @@ import pandas as pd
 import xarray as xr
 
 from cellsde.compression.candidates import build_candidate, equal_width
-from cellsde.compression.training import fit_cascade, fit_fixed
 from cellsde.evaluation import evaluate
-from cellsde.fit_config import FitConfig
 from cellsde.nn.endnsde import ENDnSDE
 from cellsde.nn.training_data import group_tensors
+from cellsde.training.cascade import fit_cascade, fit_fixed
+from cellsde.training.config import FitConfig
 from perforate import DendriteConfig, count_parameters, dendritic_layers
 
 MODES = ("gd", "cascade")

@@ -25,8 +25,8 @@ from cellsde.errors import CellsdeError
 from cellsde.evaluation.coefficients import check_same_names, coefficient_error_sums
 from cellsde.evaluation.table import masked_w2, model_device, score_table
 from cellsde.nn.base import PopulationModel
-from cellsde.nn.objective import initial_states
 from cellsde.nn.training_data import GroupedData, group_tensors
+from cellsde.training.objective import initial_states
 from models_bio.sde import SDEProtocol
 
 ERROR_STATES = ("model", "data")

@@ -28,8 +28,8 @@ import torch
 
 from cellsde.losses import w2_squared
 from cellsde.nn.base import PopulationModel
-from cellsde.nn.objective import initial_states, per_time_w2
 from cellsde.nn.training_data import GroupedData
+from cellsde.training.objective import initial_states, per_time_w2
 
 
 def _expand(data: GroupedData, reps: int) -> GroupedData:

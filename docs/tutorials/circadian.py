@@ -31,10 +31,10 @@ import cellsde
 import models_bio as mb
 from cellsde.datasets import save_dataset
 from cellsde.evaluation import evaluate, sampling_floor
-from cellsde.fit import fit
-from cellsde.fit_config import preset, preset_model_options
 from cellsde.nn.checkpoint import save_model
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
+from cellsde.training.config import preset, preset_model_options
+from cellsde.training.fit import fit
 
 SMALL = os.environ.get("CELLSDE_TUTORIAL_SMALL", "") not in ("", "0")
 

@@ -15,10 +15,10 @@ from cellsde.baselines import (
     standardize,
 )
 from cellsde.evaluation import evaluate
-from cellsde.fit import fit
-from cellsde.fit_config import FitConfig
-from cellsde.nn.objective import per_time_w2, tw2_loss
 from cellsde.nn.training_data import group_tensors
+from cellsde.training.config import FitConfig
+from cellsde.training.fit import fit
+from cellsde.training.objective import per_time_w2, tw2_loss
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "nn"))
 from helpers_nn import damped_dataset

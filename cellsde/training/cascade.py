@@ -19,11 +19,11 @@ import torch
 import xarray as xr
 
 from cellsde.errors import CellsdeError
-from cellsde.fit import _prepare, fit, validation_loss
-from cellsde.fit_config import FitConfig
 from cellsde.nn.endnsde import ENDnSDE
-from cellsde.nn.objective import per_time_w2, tw2_loss
 from cellsde.nn.standardized import standardize
+from cellsde.training.config import FitConfig
+from cellsde.training.fit import _prepare, fit, validation_loss
+from cellsde.training.objective import per_time_w2, tw2_loss
 from perforate import DendriteConfig, PhaseSchedule, dendritic_layers
 from perforate import train as perforate_train
 

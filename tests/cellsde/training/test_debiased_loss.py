@@ -7,23 +7,28 @@ noise scale below the truth while the debiased value is minimised at the truth.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 import xarray as xr
-from helpers_nn import damped_dataset
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
-from cellsde.fit import fit
-from cellsde.fit_config import FitConfig
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
 from cellsde.nn.mechanistic import MechanisticSDE
-from cellsde.nn.objective import per_time_w2
 from cellsde.nn.rollout import rollout
 from cellsde.nn.training_data import group_tensors
+from cellsde.training.config import FitConfig
+from cellsde.training.fit import fit
+from cellsde.training.objective import per_time_w2
 from models_bio.network import Parameter
 from models_bio.sde import SDEModel
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "nn"))
+from helpers_nn import damped_dataset
 
 
 def _w2(a: np.ndarray, b: np.ndarray) -> float:

@@ -20,7 +20,7 @@ from cellsde.losses import w2_per_time, w2_squared
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
 from models_bio.sde import SDEModel
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "nn"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "nn"))
 from helpers_nn import damped_dataset
 
 SP, PA = ("x1", "x2"), ("omega1", "omega2")

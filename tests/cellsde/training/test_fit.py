@@ -1,12 +1,17 @@
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
-from helpers_nn import damped_dataset
 
 from cellsde.errors import CellsdeError, CheckpointError, ModelMismatchError, SchemaError
-from cellsde.fit import fit
-from cellsde.fit_config import FitConfig, preset
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
+from cellsde.training.config import FitConfig, preset
+from cellsde.training.fit import fit
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "nn"))
+from helpers_nn import damped_dataset
 
 
 def small_model(seed=0):

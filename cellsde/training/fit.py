@@ -21,13 +21,13 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from cellsde.errors import CellsdeError
-from cellsde.fit_config import FitConfig
-from cellsde.fit_state import TrainingState, load_state, save_state
 from cellsde.nn.base import PopulationModel
 from cellsde.nn.endnsde import ENDnSDE
-from cellsde.nn.objective import per_time_w2, tw2_loss
 from cellsde.nn.standardized import Standardized, standardize
 from cellsde.nn.training_data import GroupedData, group_tensors
+from cellsde.training.config import FitConfig
+from cellsde.training.objective import per_time_w2, tw2_loss
+from cellsde.training.state import TrainingState, load_state, save_state
 
 HISTORY_VARS = ("train_loss", "valid_loss", "grad_norm", "wall_time")
 
@@ -96,7 +96,7 @@ def fit(
     valid : xarray.Dataset, optional
         Held-out groups, same species/params; enables early stopping and best-weight restore.
     config : FitConfig, optional
-        Options; see :class:`cellsde.fit_config.FitConfig` and :func:`cellsde.fit_config.preset`.
+        Options; see :class:`cellsde.training.config.FitConfig` and :func:`cellsde.training.config.preset`.
 
     Returns
     -------

@@ -7,15 +7,15 @@ import torch
 
 from cellsde.compression import KINDS, build_candidate, compress, equal_width, plain_parameters
 from cellsde.compression import core as compression_core
-from cellsde.compression.training import fit_cascade
 from cellsde.errors import ModelMismatchError
-from cellsde.fit import fit
-from cellsde.fit_config import FitConfig
 from cellsde.nn.checkpoint import load_model, save_model
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
+from cellsde.training.cascade import fit_cascade
+from cellsde.training.config import FitConfig
+from cellsde.training.fit import fit
 from perforate import DendriteConfig, count_parameters, dendritic_layers
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "nn"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "nn"))
 from helpers_nn import damped_dataset
 
 CFG = FitConfig(epochs=5, lr=1e-2, dt=0.1, progress=False, standardize=True)

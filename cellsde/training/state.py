@@ -20,7 +20,7 @@ import torch
 
 from cellsde._torchio import atomic_save, safe_load
 from cellsde.errors import CheckpointError
-from cellsde.fit_config import FitConfig
+from cellsde.training.config import FitConfig
 
 FORMAT = "cellsde-fit-state"
 # Options that may differ between the interrupted and the resumed run.

@@ -48,7 +48,7 @@ class FitConfig:
     debiased : bool
         Train on the debiased loss ``(W2²(a, obs) + W2²(b, obs)) / 2 - W2²(a, b) / 2`` with two
         independent simulated clouds ``a``, ``b`` per group and time (see
-        :func:`cellsde.nn.objective.per_time_w2`). The plain W2² between finite clouds is
+        :func:`cellsde.training.objective.per_time_w2`). The plain W2² between finite clouds is
         smallest for simulated clouds narrower than the data (about 18 % in variance for
         2-D clouds of 50 cells), which shrinks the learned noise; the debiased loss is not.
         Twice the simulation per epoch; the recorded ``train_loss`` is the debiased value

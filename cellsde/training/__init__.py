@@ -1,0 +1,1 @@
+"""Training population models (being assembled)."""
