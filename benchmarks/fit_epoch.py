@@ -10,7 +10,7 @@ on 96 sets; here ``--sets`` (default 4) sets are run and the time is reported pe
   general noise, Euler, fixed ``dt``) on the augmented state ``y = [x, omega]`` (MLP outputs
   of size 54 and 54 x 2, omega rows masked to 0), then ``ot.emd2(a, b, ot.dist(P, Q))`` per
   time, then backward (per set, gradients accumulate; equal to one backward of the sum).
-- **ours**: :func:`cellsde.training.objective.per_time_w2` (all sets' paths in one rollout of
+- **ours**: :func:`cellsde.training.objective.model_w2` (all sets' paths in one rollout of
   ``sets x 50`` paths, batched exact W2) + :func:`tw2_loss` + backward.
 
 Both use the same step grid: ``dt`` is rounded down so a whole number of steps fills each
@@ -52,7 +52,7 @@ from torch import nn
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig, mlp
 from cellsde.nn.rollout import step_counts
 from cellsde.nn.training_data import GroupedData
-from cellsde.training.objective import per_time_w2, tw2_loss
+from cellsde.training.objective import model_w2, tw2_loss
 
 HEADING = "## END-nSDE fit epoch: speed"
 D, P, M, N_PATHS, N_TIMES, T_END = 52, 2, 2, 50, 31, 2.5
@@ -157,7 +157,7 @@ def make_problem(n_sets: int, seed: int) -> tuple[ENDnSDE, GroupedData]:
 def ours_epoch(model: ENDnSDE, data: GroupedData, dt: float, seed: int) -> float:
     model.zero_grad(set_to_none=True)
     gen = torch.Generator().manual_seed(seed)
-    w2, observed = per_time_w2(model, data, n_paths=N_PATHS, dt=dt, generator=gen)
+    w2, observed = model_w2(model, data, n_paths=N_PATHS, dt=dt, generator=gen)
     loss = tw2_loss(w2, observed, reduce_groups="sum")
     loss.backward()
     return loss.item()
@@ -308,7 +308,7 @@ def main() -> None:
             "general noise with 2 Brownian channels, 50 paths per set, 31 times on [0, 2.5] h, "
             "loss Σ_sets Σ_{t>t0} W2² on species (4, 9). *Straightforward*: per set "
             "`torchsde.sdeint` (Itô, general, Euler) on y = [x, ω] + `ot.emd2` per time + "
-            "backward (the authors' code path). *Ours*: `per_time_w2` on all sets in one rollout "
+            "backward (the authors' code path). *Ours*: `model_w2` on all sets in one rollout "
             "+ batched exact W2 + backward. dt is rounded down so whole steps fill each 5-min "
             "interval (dt = 1e-3 h → 1/1008 h, 2520 steps), the same grid for both."
         )

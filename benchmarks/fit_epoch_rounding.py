@@ -46,8 +46,8 @@ from fit_epoch import (
 )
 
 from cellsde.losses import w2_squared
+from cellsde.nn.grouped_paths import initial_states
 from cellsde.nn.rollout import _segment, step_counts
-from cellsde.training.objective import initial_states
 
 HEADING = "## END-nSDE fit epoch: float32 loss agreement"
 CHECK_STEPS = (1, 10, 100, 1000)

@@ -32,8 +32,7 @@ from cellsde.infer import infer
 from cellsde.nn.checkpoint import load_model, save_model
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
 from cellsde.simulate import simulate
-from cellsde.training.config import FitConfig, preset
-from cellsde.training.fit import FitResult, fit
+from cellsde.training import FitConfig, FitResult, fit, preset
 
 __all__ = [
     "CompressionResult",

@@ -7,7 +7,7 @@ every ``nn.Linear`` of the drift and diffusion networks ("dendrites") — and fo
 network a plain network whose width gives the closest parameter count ("plain-equal") is
 trained as the control. Every candidate is *refit on the data* with the same tW2 loss,
 optimiser and epoch budget (``config``); nothing is distilled from the wide model, which is
-only the reference. See :mod:`cellsde.training.cascade` for the two dendrite modes.
+only the reference. ``mode`` picks how dendrites are trained (see :func:`compress`).
 
 Every network is scored by the held-out tW2 on ``valid`` (:func:`cellsde.evaluation.evaluate`,
 summed over groups, one common noise seed). ``best`` is the candidate with the fewest
@@ -30,9 +30,10 @@ import xarray as xr
 from cellsde.compression.candidates import build_candidate, equal_width
 from cellsde.evaluation import evaluate
 from cellsde.nn.endnsde import ENDnSDE
-from cellsde.nn.training_data import group_tensors
-from cellsde.training.cascade import fit_cascade, fit_fixed
+from cellsde.nn.grouped_paths import model_groups
+from cellsde.training.cascade import fit_cascade
 from cellsde.training.config import FitConfig
+from cellsde.training.fit import fit
 from perforate import DendriteConfig, count_parameters, dendritic_layers
 
 MODES = ("gd", "cascade")
@@ -91,14 +92,8 @@ def _check(model, train, valid, widths, max_dendrites, mode, tolerance, config) 
         raise ValueError(f"tolerance must be a finite number >= 0, got {tolerance!r}")
     if not isinstance(config, FitConfig):
         raise TypeError(f"config must be a FitConfig, got {type(config).__name__}")
-    if mode == "cascade" and config.lr_schedule != "constant":
-        raise ValueError(
-            f"lr_schedule={config.lr_schedule!r} is not applied across the cascade's dendrite "
-            "phases; use lr_schedule='constant' with mode='cascade'"
-        )
-    observed = config.observed or model.species
     for ds in (train, valid):  # fail on a model/data mismatch before any training
-        group_tensors(ds, species=model.species, params=model.param_names, observed=observed)
+        model_groups(model, ds, observed=config.observed)
     return list(dict.fromkeys(int(w) for w in widths))
 
 
@@ -195,7 +190,7 @@ def compress(
             row = {**plain[width], "candidate": name, "kind": kind}
             return add(row, models[plain[width]["candidate"]])
         start = time.perf_counter()
-        net = fit_fixed(build_candidate(model, width, seed=seed), train, valid, config)
+        net = fit(build_candidate(model, width, seed=seed), train, valid=valid, config=config).model
         row = {"candidate": name, "kind": kind, "width": width, "K": 0, "K_max": 0,
                "params": count_parameters(net), "valid_tw2": _score(net, valid, config, eval_seed),
                "seconds": time.perf_counter() - start}  # fmt: skip
@@ -209,7 +204,7 @@ def compress(
             start = time.perf_counter()
             if mode == "gd":
                 net = build_candidate(model, width, n_sets=k, dendrites=dcfg, seed=seed)
-                net = fit_fixed(net, train, valid, config)
+                net = fit(net, train, valid=valid, config=config).model
             else:
                 cfg_k = replace(dcfg, max_dendrites=k)
                 net = build_candidate(model, width, dendrites=cfg_k, seed=seed)

@@ -13,9 +13,15 @@ import xarray as xr
 
 from cellsde.datasets.schema import CELL, GROUP, SPECIES, TIME, X
 from cellsde.errors import SchemaError
-from cellsde.evaluation.scores import prepare, simulate_groups
-from cellsde.evaluation.table import masked_w2, score_table
+from cellsde.evaluation.table import (
+    checked_groups,
+    grouped_table,
+    sample_groups,
+    score_table,
+    w2_array,
+)
 from cellsde.nn.base import PopulationModel
+from cellsde.nn.grouped_paths import observe
 from cellsde.nn.mechanistic import MechanisticSDE
 from models_bio.sde import SDEProtocol
 
@@ -63,27 +69,13 @@ def sampling_floor(
     if data is None:
         raise ValueError("sampling_floor(model, data): data is needed for groups, x0 and theta")
     model = truth if isinstance(truth, PopulationModel) else MechanisticSDE(truth)
-    grouped, observed = prepare(model, data, observed)
+    grouped, observed = checked_groups(model, data, observed)
     n = int(n_paths or grouped.mask.shape[1])
-    a = simulate_groups(model, grouped, n_paths=n, dt=dt, seed=seed)
-    b = simulate_groups(model, grouped, n_paths=n, dt=dt, seed=seed + 1)
-    readout = grouped.readout  # (species, observed)
-    w2 = masked_w2((a @ readout).transpose(1, 2), (b @ readout).transpose(1, 2))
-    attrs = {
-        "model_class": type(model).__name__,
-        "seed": seed,
-        "n_paths": n,
-        "dt": dt,
-        "observed": ",".join(observed),
-        "protocol": "truth vs truth: two independent samples (seeds seed, seed + 1)",
-    }
-    return score_table(
-        w2,
-        labels=grouped.labels,
-        times=grouped.times.cpu().numpy(),
-        time_units=str(data[TIME].attrs.get("units", "dimensionless")),
-        attrs=attrs,
-    )
+    a, b = (sample_groups(model, grouped, n_paths=n, dt=dt, seed=s) for s in (seed, seed + 1))
+    w2 = w2_array(observe(a, grouped), observe(b, grouped))
+    return grouped_table(w2, grouped, data, model=model, observed=observed,
+                         settings={"seed": seed, "n_paths": n, "dt": dt},
+                         protocol="truth vs truth: two independent samples (seeds seed, seed + 1)")  # fmt: skip
 
 
 def _split_floor(ds: xr.Dataset, *, seed: int, observed: tuple[str, ...] | None) -> xr.Dataset:
@@ -114,7 +106,7 @@ def _split_floor(ds: xr.Dataset, *, seed: int, observed: tuple[str, ...] | None)
             clouds[side, k, :, : len(idx)] = np.where(ok[..., None], v, 0.0)
             mask[side, k, :, : len(idx)] = ok
     t = torch.as_tensor
-    w2 = masked_w2(t(clouds[0]), t(clouds[1]), a_mask=t(mask[0]), b_mask=t(mask[1]))
+    w2 = w2_array(t(clouds[0]), t(clouds[1]), sim_mask=t(mask[0]), obs_mask=t(mask[1]))
     attrs = {
         "seed": seed,
         "n_paths": width,

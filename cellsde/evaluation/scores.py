@@ -20,63 +20,15 @@ import numpy as np
 import torch
 import xarray as xr
 
-from cellsde.datasets.schema import GROUP, SPECIES, TIME, X
-from cellsde.errors import CellsdeError
+from cellsde.datasets.schema import GROUP, SPECIES, X
 from cellsde.evaluation.coefficients import check_same_names, coefficient_error_sums
-from cellsde.evaluation.table import masked_w2, model_device, score_table
+from cellsde.evaluation.table import checked_groups, grouped_table, sample_groups, w2_array
 from cellsde.nn.base import PopulationModel
-from cellsde.nn.training_data import GroupedData, group_tensors
-from cellsde.training.objective import initial_states
+from cellsde.nn.grouped_paths import data_clouds, observe
+from cellsde.nn.training_data import GroupedData
 from models_bio.sde import SDEProtocol
 
 ERROR_STATES = ("model", "data")
-
-
-def prepare(
-    model: PopulationModel, data: xr.Dataset, observed: tuple[str, ...] | None
-) -> tuple[GroupedData, tuple[str, ...]]:
-    """Validate ``model`` and ``data``; per-group tensors on the model's device, observed names."""
-    if not isinstance(model, PopulationModel):
-        raise TypeError(
-            f"expected a PopulationModel (ENDnSDE, a baseline, MechanisticSDE), got {type(model).__name__}"
-        )
-    if not isinstance(data, xr.Dataset):
-        raise TypeError(f"data must be an xarray.Dataset, got {type(data).__name__}")
-    observed = tuple(observed) if observed is not None else model.species
-    unknown = sorted(set(observed) - set(model.species))
-    if unknown:
-        raise CellsdeError(
-            f"observed species {unknown} are not species of the model {model.species}"
-        )
-    grouped = group_tensors(
-        data, species=model.species, params=model.param_names, observed=observed
-    )
-    return grouped.to(model_device(model)), observed
-
-
-def simulate_groups(
-    model: PopulationModel, grouped: GroupedData, *, n_paths: int, dt: float, seed: int
-) -> torch.Tensor:
-    """``n_paths`` paths per group, no gradient, eval mode; shape (group, path, time, species)."""
-    g = grouped.x0.shape[0]
-    gen = torch.Generator(device=grouped.x0.device).manual_seed(seed)
-    x0 = initial_states(grouped, n_paths)  # (group*path, species)
-    theta = grouped.theta.repeat_interleave(n_paths, 0)  # (group*path, param)
-    training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            paths = model.sample_paths(x0, theta, grouped.times, dt=dt, generator=gen)
-    finally:
-        model.train(training)
-    return paths.reshape(g, n_paths, grouped.times.shape[0], -1)
-
-
-def w2_to_data(paths: torch.Tensor, grouped: GroupedData) -> np.ndarray:
-    """Squared W2 (group, time) between simulated paths (group, path, time, species) and data."""
-    sim = (paths @ grouped.readout).transpose(1, 2)  # (group, time, path, observed)
-    obs = grouped.obs.transpose(1, 2)  # (group, time, cell, observed)
-    return masked_w2(sim, obs, b_mask=grouped.mask.transpose(1, 2))
 
 
 def evaluate(
@@ -139,10 +91,11 @@ def evaluate(
                 "SDE-like model (ENDnSDE, NeuralODE); call evaluate without true_model"
             )
         check_same_names(model, true_model)
-    grouped, observed = prepare(model, data, observed)
+    grouped, observed = checked_groups(model, data, observed)
     n = int(n_paths or grouped.mask.shape[1])
-    paths = simulate_groups(model, grouped, n_paths=n, dt=dt, seed=seed)
-    w2 = w2_to_data(paths, grouped)
+    paths = sample_groups(model, grouped, n_paths=n, dt=dt, seed=seed)
+    obs, mask = data_clouds(grouped)
+    w2 = w2_array(observe(paths, grouped), obs, obs_mask=mask)
     errors: dict = {}
     if true_model is not None:
         if error_states == "model":
@@ -154,23 +107,11 @@ def evaluate(
                 model, true_model, states, grouped.theta, grouped.times, valid
             )
         errors = {"drift_error": drift, "diffusion_error": diff}
-    attrs = {
-        "model_class": type(model).__name__,
-        "seed": seed,
-        "n_paths": n,
-        "dt": dt,
-        "observed": ",".join(observed),
-        "error_states": error_states if true_model is not None else "",
-        "protocol": "autoregressive rollout from x(t0) with the model's own noise",
-    }
-    return score_table(
-        w2,
-        labels=grouped.labels,
-        times=grouped.times.cpu().numpy(),
-        time_units=str(data[TIME].attrs.get("units", "dimensionless")),
-        attrs=attrs,
-        **errors,
-    )
+    settings = {"seed": seed, "n_paths": n, "dt": dt,
+                "error_states": error_states if true_model is not None else ""}  # fmt: skip
+    return grouped_table(w2, grouped, data, model=model, observed=observed, settings=settings,
+                         protocol="autoregressive rollout from x(t0) with the model's own noise",
+                         **errors)  # fmt: skip
 
 
 def _data_states(

@@ -1,14 +1,19 @@
-"""Shared pieces of the evaluation tables: batched masked W2 and the (group, time) Dataset."""
+"""Shared pieces of the evaluation tables: checked groups, seeded samples, W2, the Dataset."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
 import xarray as xr
 
 from cellsde.datasets.schema import ATTR_UNITS, GROUP, TIME
-from cellsde.losses import w2_squared
+from cellsde.losses.table import w2_table
 from cellsde.nn.base import PopulationModel
+from cellsde.nn.grouped_paths import model_groups, simulate_groups
+from cellsde.nn.training_data import GroupedData
 
 
 def model_device(model: PopulationModel) -> torch.device:
@@ -18,20 +23,55 @@ def model_device(model: PopulationModel) -> torch.device:
     return torch.device("cpu")
 
 
-def masked_w2(
-    a: torch.Tensor,
-    b: torch.Tensor,
+def checked_groups(
+    model: PopulationModel, data: xr.Dataset, observed: tuple[str, ...] | None
+) -> tuple[GroupedData, tuple[str, ...]]:
+    """Validate ``model`` and ``data``; per-group tensors on the model's device, observed names."""
+    if not isinstance(model, PopulationModel):
+        raise TypeError(
+            f"expected a PopulationModel (ENDnSDE, a baseline, MechanisticSDE), got {type(model).__name__}"
+        )
+    if not isinstance(data, xr.Dataset):
+        raise TypeError(f"data must be an xarray.Dataset, got {type(data).__name__}")
+    grouped = model_groups(model, data, observed=observed)
+    return grouped.to(model_device(model)), tuple(observed) if observed else model.species
+
+
+@contextmanager
+def evaluating(model: PopulationModel) -> Iterator[None]:
+    """Eval mode and no gradient for the block; the model's training flag is restored after."""
+    training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        model.train(training)
+
+
+def sample_groups(
+    model: PopulationModel, grouped: GroupedData, *, n_paths: int, dt: float, seed: int
+) -> torch.Tensor:
+    """``n_paths`` paths per group, no gradient, eval mode; shape (group, path, time, species)."""
+    gen = torch.Generator(device=grouped.x0.device).manual_seed(seed)
+    with evaluating(model):
+        return simulate_groups(model, grouped, n_paths=n_paths, dt=dt, generator=gen)
+
+
+def w2_array(
+    sim: torch.Tensor,
+    obs: torch.Tensor,
     *,
-    a_mask: torch.Tensor | None = None,
-    b_mask: torch.Tensor | None = None,
+    sim_mask: torch.Tensor | None = None,
+    obs_mask: torch.Tensor | None = None,
 ) -> np.ndarray:
-    """Exact squared W2 per (group, time) between padded clouds; NaN where a cloud is empty.
+    """:func:`cellsde.losses.w2_table` in float64 on the CPU, NaN where not comparable.
 
     Parameters
     ----------
-    a, b : torch.Tensor, shape (group, time, n, d) and (group, time, m, d)
+    sim, obs : torch.Tensor, shape (group, time, n, d) and (group, time, m, d)
         Point clouds, in species units.
-    a_mask, b_mask : torch.Tensor of bool, shape (group, time, n) / (group, time, m), optional
+    sim_mask, obs_mask : torch.Tensor of bool, shape (group, time, n) / (group, time, m), optional
         True for real points (default all).
 
     Returns
@@ -39,19 +79,38 @@ def masked_w2(
     numpy.ndarray, shape (group, time)
         Squared W2 in squared species units (float64).
     """
-    am = torch.ones(a.shape[:-1], dtype=torch.bool) if a_mask is None else a_mask.cpu()
-    bm = torch.ones(b.shape[:-1], dtype=torch.bool) if b_mask is None else b_mask.cpu()
-    ok = am.any(-1) & bm.any(-1)  # (group, time)
-    out = np.full(tuple(ok.shape), np.nan)
-    if bool(ok.any()):
-        val = w2_squared(
-            a.detach().cpu()[ok].double(),
-            b.detach().cpu()[ok].double(),
-            a_mask=am[ok],
-            b_mask=bm[ok],
-        )
-        out[ok.numpy()] = val.numpy()
-    return out
+    cpu = [None if x is None else x.detach().cpu() for x in (sim, obs, sim_mask, obs_mask)]
+    w2, ok = w2_table(cpu[0].double(), cpu[1].double(), sim_mask=cpu[2], obs_mask=cpu[3])
+    return np.where(ok.numpy(), w2.numpy(), np.nan)
+
+
+def grouped_table(
+    w2: np.ndarray,
+    grouped: GroupedData,
+    data: xr.Dataset,
+    *,
+    model: PopulationModel,
+    observed: tuple[str, ...],
+    protocol: str,
+    settings: dict,
+    **errors: tuple[np.ndarray, np.ndarray],
+) -> xr.Dataset:
+    """:func:`score_table` of a model's scores on the groups of ``data``.
+
+    Labels and times come from ``grouped``, the time units from ``data``; ``attrs`` record
+    the model class, ``settings`` (seed, n_paths, dt...), the observed species and the
+    ``protocol``.
+    """
+    attrs = {"model_class": type(model).__name__, **settings,
+             "observed": ",".join(observed), "protocol": protocol}  # fmt: skip
+    return score_table(
+        w2,
+        labels=grouped.labels,
+        times=grouped.times.cpu().numpy(),
+        time_units=str(data[TIME].attrs.get(ATTR_UNITS, "dimensionless")),
+        attrs=attrs,
+        **errors,
+    )
 
 
 def score_table(

@@ -20,10 +20,9 @@ import xarray as xr
 
 from cellsde.baselines.neural_ode import NeuralODE
 from cellsde.baselines.recurrent import RecurrentBaseline
-from cellsde.datasets.schema import GROUP, PARAM, SPECIES, THETA, TIME, X
+from cellsde.datasets.schema import GROUP, PARAM, SPECIES, THETA, X
 from cellsde.errors import SchemaError
-from cellsde.evaluation.scores import prepare
-from cellsde.evaluation.table import masked_w2, score_table
+from cellsde.evaluation.table import checked_groups, evaluating, grouped_table, w2_array
 
 
 def teacher_forced_w2(
@@ -57,7 +56,7 @@ def teacher_forced_w2(
         raise TypeError(
             f"teacher_forced_w2 applies to RecurrentBaseline and NeuralODE, got {type(model).__name__}"
         )
-    grouped, observed = prepare(model, data, observed)  # validates species, params, groups
+    grouped, observed = checked_groups(model, data, observed)  # validates species, params, groups
     device, dtype = grouped.x0.device, grouped.x0.dtype
     have = [str(s) for s in data[X][SPECIES].values]
     values = data[X].values[..., [have.index(s) for s in model.species]]  # (cell, time, species)
@@ -78,33 +77,18 @@ def teacher_forced_w2(
     pred = torch.zeros((len(members), t_len, width, len(observed)), dtype=torch.float64)
     true = torch.zeros_like(pred)
     mask = torch.zeros((len(members), t_len, width), dtype=torch.bool)
-    training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            for k, m in enumerate(members):
-                x = torch.as_tensor(values[m], dtype=dtype, device=device)  # (cell, time, species)
-                th = torch.as_tensor(theta_all[m], dtype=dtype, device=device)  # (cell, param)
-                p = _one_step(model, x, th, grouped.times, dt)  # (cell, time, species)
-                pred[k, :, : len(m)] = (p @ readout).transpose(0, 1).double().cpu()
-                true[k, :, : len(m)] = (x @ readout).transpose(0, 1).double().cpu()
-                mask[k, :, : len(m)] = True
-    finally:
-        model.train(training)
-    w2 = masked_w2(pred, true, a_mask=mask, b_mask=mask)
-    attrs = {
-        "model_class": type(model).__name__,
-        "dt": dt,
-        "observed": ",".join(observed),
-        "protocol": "teacher-forced: one-step predictions from observed states, no noise (paper)",
-    }
-    return score_table(
-        w2,
-        labels=grouped.labels,
-        times=grouped.times.cpu().numpy(),
-        time_units=str(data[TIME].attrs.get("units", "dimensionless")),
-        attrs=attrs,
-    )
+    with evaluating(model):
+        for k, m in enumerate(members):
+            x = torch.as_tensor(values[m], dtype=dtype, device=device)  # (cell, time, species)
+            th = torch.as_tensor(theta_all[m], dtype=dtype, device=device)  # (cell, param)
+            p = _one_step(model, x, th, grouped.times, dt)  # (cell, time, species)
+            pred[k, :, : len(m)] = (p @ readout).transpose(0, 1).double().cpu()
+            true[k, :, : len(m)] = (x @ readout).transpose(0, 1).double().cpu()
+            mask[k, :, : len(m)] = True
+    w2 = w2_array(pred, true, sim_mask=mask, obs_mask=mask)
+    return grouped_table(w2, grouped, data, model=model, observed=observed, settings={"dt": dt},
+                         protocol="teacher-forced: one-step predictions from observed states, "
+                         "no noise (paper)")  # fmt: skip
 
 
 def _one_step(

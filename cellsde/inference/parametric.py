@@ -36,8 +36,8 @@ from statistics import NormalDist
 import torch
 
 from cellsde.nn.base import PopulationModel
+from cellsde.nn.grouped_paths import initial_states
 from cellsde.nn.training_data import GroupedData
-from cellsde.training.objective import initial_states
 
 Estimator = Callable[[GroupedData], torch.Tensor]
 

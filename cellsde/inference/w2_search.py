@@ -14,10 +14,9 @@ Debiased objective (``debiased=True``). The expected W2² between two finite clo
 with their spread, so the plain objective is smallest for a simulated cloud *narrower* than
 the data: noise parameters are underestimated, by a lot for small groups (damped oscillator,
 signed error -0.8 at K = 8, -0.2 at K = 32). The debiased objective compares clouds of the
-group's own size: the ``R = min(8, max(2, n_paths // K))`` simulated clouds ``s_r`` of K paths
-each give ``mean_r W2²(s_r, obs) - 1/2 mean_r W2²(s_r, s_{r+1 mod R})`` (one pair for R = 2). If the sampling bias of W2² between
-two K-point clouds is ``beta (var_a + var_b)``, the subtracted term removes its theta-dependent
-part. It is a first-order correction, not exact.
+group's own size: ``R = min(8, max(2, n_paths // K))`` simulated clouds of K paths, each
+with the group's observation mask, enter the debiased value of :func:`cellsde.losses.w2_table`
+(the one definition, shared with training).
 """
 
 from __future__ import annotations
@@ -26,10 +25,11 @@ from dataclasses import replace
 
 import torch
 
-from cellsde.losses import w2_squared
+from cellsde.losses.table import w2_table
 from cellsde.nn.base import PopulationModel
+from cellsde.nn.grouped_paths import data_clouds, observe, simulate_groups
 from cellsde.nn.training_data import GroupedData
-from cellsde.training.objective import initial_states, per_time_w2
+from cellsde.training.objective import model_w2
 
 
 def _expand(data: GroupedData, reps: int) -> GroupedData:
@@ -63,11 +63,10 @@ def objective(
     ``debiased=True``: the size-matched debiased form (module docstring).
     """
     gen = torch.Generator(device=data.obs.device).manual_seed(seed)
+    at = replace(data, theta=theta)
     if debiased:
-        return debiased_tw2(
-            model, replace(data, theta=theta), n_paths=n_paths, dt=dt, generator=gen
-        )
-    w2, _ = per_time_w2(model, replace(data, theta=theta), n_paths=n_paths, dt=dt, generator=gen)
+        return debiased_tw2(model, at, n_paths=n_paths, dt=dt, generator=gen)
+    w2, _ = model_w2(model, at, n_paths=n_paths, dt=dt, generator=gen)
     return w2[:, 1:].sum(-1)
 
 
@@ -79,7 +78,7 @@ def debiased_tw2(
     dt: float,
     generator: torch.Generator,
 ) -> torch.Tensor:
-    """``sum_{t > t0} [mean_r W2²(s_r, obs) - 1/2 mean_r W2²(s_r, s_{r+1 mod R})]`` per group.
+    """``sum_{t > t0}`` of the debiased W2² of :func:`cellsde.losses.w2_table`, per group.
 
     Parameters
     ----------
@@ -95,30 +94,13 @@ def debiased_tw2(
     -------
     torch.Tensor, shape (group,)
     """
-    g, k, t = data.obs.shape[:3]
+    k = data.obs.shape[1]
     r = min(8, max(2, n_paths // k))
-    x0 = initial_states(data, r * k)  # (group*rep*cell, species)
-    paths = model.sample_paths(
-        x0, data.theta.repeat_interleave(r * k, 0), data.times, dt=dt, generator=generator
-    )  # (group*rep*cell, time, species)
-    sim = (
-        (paths @ data.readout).reshape(g, r, k, t, -1).transpose(2, 3)
-    )  # (group, rep, time, cell, obs)
-    mask = data.mask.transpose(1, 2)  # (group, time, cell)
-    observed = mask.any(-1)  # (group, time)
-    safe = mask.clone()
-    safe[..., 0] |= ~observed  # an empty cloud gets one dummy point; its term is zeroed below
-    obs = data.obs.transpose(1, 2)[:, None].expand_as(sim)  # (group, rep, time, cell, obs)
-    m_rep = safe[:, None].expand(g, r, t, k)
-    cross = w2_squared(sim, obs, a_mask=m_rep, b_mask=m_rep).mean(1)  # (group, time)
-    ia = torch.arange(1 if r == 2 else r, device=sim.device)
-    ib = (ia + 1) % r  # cyclic pairs (r, r + 1): every cloud in two pairs
-    m_pair = safe[:, None].expand(g, ia.shape[0], t, k)
-    self_ = w2_squared(sim[:, ia], sim[:, ib], a_mask=m_pair, b_mask=m_pair).mean(
-        1
-    )  # (group, time)
-    per_time = torch.where(observed, cross - 0.5 * self_, torch.zeros_like(cross))
-    return per_time[:, 1:].sum(-1)
+    paths = simulate_groups(model, data, n_paths=k, dt=dt, generator=generator, copies=r)
+    obs, mask = data_clouds(data)  # (group, time, cell, obs), (group, time, cell)
+    w2, _ = w2_table(observe(paths, data), obs, sim_mask=mask.repeat(1, 1, r), obs_mask=mask,
+                     debiased=True, clouds=r)  # fmt: skip
+    return w2[:, 1:].sum(-1)
 
 
 def minimise_tw2(

@@ -27,7 +27,7 @@ import xarray as xr
 
 from cellsde.datasets.schema import ATTR_UNITS, CELL, GROUP, SPECIES, TIME, X_DIMS, X
 from cellsde.errors import ModelMismatchError, SchemaError
-from cellsde.losses.wasserstein import w2_squared
+from cellsde.losses.table import w2_table
 
 REDUCTIONS = ("sum", "mean")
 SINGLE_GROUP = "all"
@@ -155,19 +155,16 @@ def w2_per_time(
     vo = xo.sel({SPECIES: names}).isel({TIME: slice(1 if skip_first else 0, None)}).values
     a, am = _clouds(vs, gs, groups)  # (G, T, n, d), (G, T, n)
     b, bm = _clouds(np.asarray(vo, dtype=np.float64), go, groups)
-    ok = am.any(-1) & bm.any(-1)  # (G, T) both clouds non-empty
-    table = np.full(ok.shape, np.nan)
-    if ok.any():
-        val = w2_squared(
-            torch.from_numpy(a[ok]),
-            torch.from_numpy(b[ok]),
-            a_mask=torch.from_numpy(am[ok]),
-            b_mask=torch.from_numpy(bm[ok]),
-            method=method,
-            n_projections=n_projections,
-            seed=seed,
-        )
-        table[ok] = val.numpy()
+    w2, ok = w2_table(
+        torch.from_numpy(a),
+        torch.from_numpy(b),
+        sim_mask=torch.from_numpy(am),
+        obs_mask=torch.from_numpy(bm),
+        method=method,
+        n_projections=n_projections,
+        seed=seed,
+    )  # (G, T); ok: both clouds non-empty
+    table = np.where(ok.numpy(), w2.numpy(), np.nan)
     return xr.DataArray(
         table,
         dims=(GROUP, TIME),

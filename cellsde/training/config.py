@@ -15,7 +15,7 @@ LR_SCHEDULES = ("constant", "cosine")
 
 @dataclass(frozen=True)
 class FitConfig:
-    """Options of :func:`cellsde.fit`.
+    """Options of :func:`cellsde.fit` (and of every candidate of :func:`cellsde.compress`).
 
     Parameters
     ----------
@@ -28,7 +28,8 @@ class FitConfig:
         ``lr_min + (lr - lr_min) (1 + cos(pi e / epochs)) / 2`` (from ``lr`` at the first epoch
         down to ``lr_min`` at the last), which settles the weights instead of leaving them
         jittering in the noise of the sampled loss. A function of the epoch only, so a resumed
-        fit with the same ``epochs`` continues exactly.
+        fit with the same ``epochs`` continues exactly. The compress cascade applies it
+        to the network's optimiser in every epoch, dendrite phases counted.
     lr_min : float
         Final learning rate of the cosine schedule.
     betas : (float, float)
@@ -48,7 +49,7 @@ class FitConfig:
     debiased : bool
         Train on the debiased loss ``(W2²(a, obs) + W2²(b, obs)) / 2 - W2²(a, b) / 2`` with two
         independent simulated clouds ``a``, ``b`` per group and time (see
-        :func:`cellsde.training.objective.per_time_w2`). The plain W2² between finite clouds is
+        :func:`cellsde.losses.w2_table`). The plain W2² between finite clouds is
         smallest for simulated clouds narrower than the data (about 18 % in variance for
         2-D clouds of 50 cells), which shrinks the learned noise; the debiased loss is not.
         Twice the simulation per epoch; the recorded ``train_loss`` is the debiased value

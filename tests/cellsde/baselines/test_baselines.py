@@ -18,7 +18,7 @@ from cellsde.evaluation import evaluate
 from cellsde.nn.training_data import group_tensors
 from cellsde.training.config import FitConfig
 from cellsde.training.fit import fit
-from cellsde.training.objective import per_time_w2, tw2_loss
+from cellsde.training.objective import model_w2, tw2_loss
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "nn"))
 from helpers_nn import damped_dataset
@@ -78,7 +78,7 @@ def test_w2_gradients_reach_every_parameter(index):
     model = _models()[index]
     ds = damped_dataset(n_per_group=8, grid=(-1.0, 1.0))
     data = group_tensors(ds, species=SP, params=PA, observed=SP)
-    w2, observed = per_time_w2(model, data, n_paths=8, dt=0.05,
+    w2, observed = model_w2(model, data, n_paths=8, dt=0.05,
                                generator=torch.Generator().manual_seed(0))  # fmt: skip
     tw2_loss(w2, observed).backward()
     for name, p in model.named_parameters():

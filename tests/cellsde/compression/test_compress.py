@@ -10,7 +10,6 @@ from cellsde.compression import core as compression_core
 from cellsde.errors import ModelMismatchError
 from cellsde.nn.checkpoint import load_model, save_model
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
-from cellsde.training.cascade import fit_cascade
 from cellsde.training.config import FitConfig
 from cellsde.training.fit import fit
 from perforate import DendriteConfig, count_parameters, dendritic_layers
@@ -150,28 +149,6 @@ def test_compress_cascade_grows_dendrites_and_saves(data, wide, tmp_path):
     assert result.mode == "cascade" and result.best == "w3"
 
 
-def test_cascade_recordings_are_released_every_epoch(data, wide):
-    dcfg = DendriteConfig(mode="cascade", patience=1, threshold=0.5, max_dendrites=2,
-                          candidate_epochs=2, max_tries=3)  # fmt: skip
-    net = build_candidate(wide, 3, dendrites=dcfg, seed=0)
-    layers = [m for _, m in dendritic_layers(net)]
-    seen = []
-    fit_cascade(
-        net, data[0], data[1], CFG.replace(epochs=12), dcfg,
-        on_epoch=lambda m: seen.append(
-            (sum(x.n_records for x in layers), any(x.candidate is not None for x in layers))
-        ),
-    )  # fmt: skip
-    assert 0 < len(seen) <= 12  # the schedule may stop before the budget
-    assert any(cand for _, cand in seen), "the schedule never reached a dendrite phase"
-    assert all(n == 0 for n, _ in seen)  # recordings popped by every step: nothing accumulates
-    assert all(x.candidate is None and x.n_records == 0 for x in layers)
-    # the trained cascade model simulates
-    paths = net.sample_paths(torch.zeros(4, 2), torch.zeros(4, 2), torch.linspace(0, 1, 3),
-                             dt=0.1, generator=torch.Generator().manual_seed(0))  # fmt: skip
-    assert paths.shape == (4, 3, 2) and torch.isfinite(paths).all()
-
-
 @pytest.mark.parametrize(
     "kw, error, match",
     [
@@ -180,11 +157,6 @@ def test_cascade_recordings_are_released_every_epoch(data, wide):
         (dict(max_dendrites=-1), ValueError, "max_dendrites must be an integer >= 0"),
         (dict(mode="adam"), ValueError, "mode must be one of"),
         (dict(tolerance=-0.1), ValueError, "tolerance must be"),
-        (
-            dict(mode="cascade", config=CFG.replace(lr_schedule="cosine")),
-            ValueError,
-            "lr_schedule='cosine' is not applied",
-        ),
     ],
 )
 def test_bad_inputs_are_one_line_errors(data, wide, kw, error, match):

@@ -23,7 +23,7 @@ from cellsde.nn.rollout import rollout
 from cellsde.nn.training_data import group_tensors
 from cellsde.training.config import FitConfig
 from cellsde.training.fit import fit
-from cellsde.training.objective import per_time_w2
+from cellsde.training.objective import model_w2
 from models_bio.network import Parameter
 from models_bio.sde import SDEModel
 
@@ -50,7 +50,7 @@ def test_value_matches_scipy_assignment(debiased):
     model, data = _tiny()
     n, copies = 8, 2 if debiased else 1
     with torch.no_grad():
-        w2, observed = per_time_w2(model, data, n_paths=n, dt=0.1, debiased=debiased,
+        w2, observed = model_w2(model, data, n_paths=n, dt=0.1, debiased=debiased,
                                    generator=torch.Generator().manual_seed(5))  # fmt: skip
     assert observed.all()
     g, t = data.obs.shape[0], data.times.shape[0]
@@ -86,7 +86,7 @@ def _best_scale(data, *, debiased: bool) -> float:
     scales = np.linspace(0.75, 1.15, 9)
     losses = []
     for s in scales:
-        w2, _ = per_time_w2(_noise_only(float(s)), data, n_paths=50, dt=1.0, debiased=debiased,
+        w2, _ = model_w2(_noise_only(float(s)), data, n_paths=50, dt=1.0, debiased=debiased,
                             generator=torch.Generator().manual_seed(11))  # fmt: skip
         losses.append(float(w2[:, 1].mean()))
     p = np.polyfit(scales, losses, 2)
