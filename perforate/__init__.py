@@ -6,9 +6,10 @@ named descriptively: ``gd`` (joint backprop) and ``cascade`` (perforated, correl
 
 Example
 -------
+>>> import copy
 >>> import torch
 >>> from torch import nn
->>> from perforate import DendriteConfig, PhaseSchedule, add_dendrites, train
+>>> from perforate import DendriteConfig, PhaseSchedule, add_dendrites, remove_dendrites, train
 >>> cfg = DendriteConfig(mode="cascade", max_dendrites=2)
 >>> model = add_dendrites(nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1)), cfg)
 >>> x, t = torch.randn(64, 4), torch.randn(64, 1)
@@ -22,10 +23,17 @@ Example
 >>> result = train(model, step=step, evaluate=evaluate, schedule=PhaseSchedule.from_config(cfg),
 ...                optimizer_factory=lambda p: torch.optim.Adam(p, lr=1e-2), max_epochs=20)
 >>> state = model.state_dict()  # loads into add_dendrites(<same structure>, cfg): sets grow
+>>> plain = remove_dendrites(copy.deepcopy(model), fuse=False)  # plain nn.Linear layers again
 """
 
 from perforate.config import DendriteConfig
-from perforate.convert import add_dendrite_set, add_dendrites, count_parameters, dendritic_layers
+from perforate.convert import (
+    add_dendrite_set,
+    add_dendrites,
+    count_parameters,
+    dendritic_layers,
+    remove_dendrites,
+)
 from perforate.layer import DendriteSet, DendriticLinear
 from perforate.objectives import correlation_loss, covariance, covariance_scores
 from perforate.schedule import Action, Phase, PhaseSchedule
@@ -48,5 +56,6 @@ __all__ = [
     "covariance",
     "covariance_scores",
     "dendritic_layers",
+    "remove_dendrites",
     "train",
 ]

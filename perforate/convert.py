@@ -1,9 +1,10 @@
-"""Put dendrites into any torch model: ``add_dendrites``, ``add_dendrite_set``, counting."""
+"""Dendrites in and out of any torch model: ``add_dendrites``, ``add_dendrite_set``,
+``remove_dendrites`` (drop or fuse), counting."""
 
 from __future__ import annotations
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from perforate.config import DendriteConfig
 from perforate.layer import DendriticLinear
@@ -144,3 +145,104 @@ def count_parameters(model: nn.Module, *, trainable_only: bool = False) -> int:
         for p in model.parameters()
         if id(p) not in skip and (p.requires_grad or not trainable_only)
     )
+
+
+def _constant_shift(layer: DendriticLinear) -> tuple[Tensor, list[int]]:
+    """What the layer's dendrites add when that is a constant: (shift (o,), sets that are not).
+
+    A dendrite ``h_{k,n}`` is input-independent when its input weights ``D_{k,n}`` are zero
+    and every earlier dendrite it reads through a non-zero ``u_{k,n,j}`` is input-independent.
+    """
+    with torch.no_grad():
+        shift = torch.zeros_like(layer.base.bias)  # (o,)
+        constant: list[Tensor] = []  # per set, (o,) bool
+        values: list[Tensor] = []  # per set, (o,) value of h where constant
+        bad: list[int] = []
+        for k, s in enumerate(layer.sets):
+            c = (s.weight == 0).all(1)
+            a = s.bias.clone()
+            for j in range(k):
+                c = c & ((s.u[:, j] == 0) | constant[j])
+                a = a + s.u[:, j] * values[j]
+            h = torch.sigmoid(a) if layer.config.activation == "sigmoid" else torch.tanh(a)
+            constant.append(c)
+            values.append(h)
+            if bool(((s.v != 0) & ~c).any()):
+                bad.append(k)
+            shift += torch.where(c, s.v * h, torch.zeros_like(h))
+    return shift, bad
+
+
+def remove_dendrites(model: nn.Module, *, fuse: bool = True) -> nn.Module:
+    """Turn every ``DendriticLinear`` of ``model`` back into its plain ``nn.Linear``, in place.
+
+    The pair of :func:`add_dendrites`, like ``torch.nn.utils.parametrize``'s
+    ``remove_parametrizations``: each wrapper is replaced by its ``base`` layer (the same
+    ``nn.Linear`` object ``add_dendrites`` wrapped), so the parameter count is the plain one
+    again; pending cascade candidates are dropped (they never enter the output).
+
+    What is exact. A dendrite is nonlinear in the layer input ``x``
+    (``h = sigma(D x + c + sum_j u_j h_j)``), so no ``nn.Linear`` can compute one that
+    depends on ``x``. With ``fuse=True`` only what a ``Linear`` can hold is kept:
+
+    - a dendrite with output weight ``v = 0`` adds nothing and is dropped: freshly added sets
+      (``v = 0``) are removed with the function unchanged, bit for bit;
+    - a dendrite that does not depend on ``x`` (``D = 0``, and only such dendrites feeding it
+      through ``u``) is the constant ``v * h``, added to the bias (equal up to rounding);
+    - any other dendrite with ``v != 0`` cannot be fused: ``ValueError`` names the layers and
+      sets, and the model is left unchanged.
+
+    ``fuse=False`` drops the dendrites whatever they compute: the layer keeps only
+    ``base(x) = W x + b`` and the function changes by the dendrites' contribution.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A model passed through :func:`add_dendrites`. If ``model`` itself is a
+        ``DendriticLinear`` its ``nn.Linear`` is returned instead.
+    fuse : bool
+        Keep what the dendrites compute (exactly, or refuse); False drops them.
+
+    Returns
+    -------
+    nn.Module
+        ``model`` without ``DendriticLinear`` layers.
+
+    Raises
+    ------
+    TypeError
+        ``fuse`` is not a bool.
+    ValueError
+        ``model`` has no ``DendriticLinear``; or ``fuse=True`` and a dendrite with non-zero
+        output weight depends on the input.
+    """
+    if not isinstance(fuse, bool):
+        raise TypeError(f"fuse must be True or False, got {fuse!r}")
+    layers = dendritic_layers(model)
+    if not layers:
+        raise ValueError("remove_dendrites: model has no DendriticLinear layer (nothing to remove)")
+    shifts = {}
+    if fuse:  # check every layer before changing any: no half-converted model
+        bad = []
+        for name, layer in layers:
+            shifts[name], sets = _constant_shift(layer)
+            if sets:
+                bad.append(f"{name or '<root>'!r} (sets {sets})")
+        if bad:
+            raise ValueError(
+                "remove_dendrites cannot fuse dendrites that depend on the input (non-zero "
+                f"input and output weights) into nn.Linear: {', '.join(bad)}. A dendrite is "
+                "nonlinear in its input; keep the DendriticLinear layers, or pass fuse=False to "
+                "drop the dendrites (the function changes)"
+            )
+    for name, layer in layers:
+        linear = layer.base
+        if fuse:
+            with torch.no_grad():
+                linear.bias.add_(shifts[name])
+        layer.discard_candidate()
+        if not name:
+            return linear
+        parent_name, _, child = name.rpartition(".")
+        setattr(model.get_submodule(parent_name), child, linear)
+    return model
