@@ -43,8 +43,7 @@ import models_bio as mb
 from cellsde.compression import compress
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
 from cellsde.nn.rollout import rollout
-from cellsde.training.config import preset, preset_model_options
-from cellsde.training.fit import fit
+from cellsde.training import fit, preset, preset_model_options
 from perforate import DendriteConfig
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -58,8 +58,7 @@ from cellsde.inference.amortized_train import train_amortizer
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
 from cellsde.nn.mechanistic import MechanisticSDE
 from cellsde.nn.rollout import rollout
-from cellsde.training.config import preset, preset_model_options
-from cellsde.training.fit import fit
+from cellsde.training import fit, preset, preset_model_options
 
 HEADING = "## Heterogeneity inference: recovery vs group size"
 KS = (1, 2, 4, 8, 16, 32)

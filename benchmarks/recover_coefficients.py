@@ -43,8 +43,7 @@ from cellsde.baselines import MechanisticSDE
 from cellsde.evaluation import evaluate, sampling_floor
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
 from cellsde.nn.rollout import rollout
-from cellsde.training.config import FitConfig
-from cellsde.training.fit import fit
+from cellsde.training import FitConfig, fit
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADING = "## END-nSDE reproduction"

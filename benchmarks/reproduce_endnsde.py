@@ -67,8 +67,7 @@ from cellsde.nn.checkpoint import save_model
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
 from cellsde.nn.rollout import rollout
 from cellsde.solvers.lattice_ssa import simulate_lattice
-from cellsde.training.config import preset, preset_model_options
-from cellsde.training.fit import fit
+from cellsde.training import fit, preset, preset_model_options
 from models_bio.rpa_dna import rpa_dna
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -46,8 +46,7 @@ import torch
 
 from cellsde.evaluation import evaluate
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
-from cellsde.training.config import preset, preset_model_options
-from cellsde.training.fit import fit
+from cellsde.training import fit, preset, preset_model_options
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _docs import write_section

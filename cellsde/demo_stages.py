@@ -105,8 +105,7 @@ def stage_fit(
     from cellsde.errors import CheckpointError
     from cellsde.nn.checkpoint import save_model
     from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
-    from cellsde.training.config import FitConfig
-    from cellsde.training.fit import fit
+    from cellsde.training import FitConfig, fit
 
     train, _ = _split(root)
     model = ENDnSDE(ENDnSDEConfig(species=("x1", "x2"), params=("omega1", "omega2"), hidden=cfg.hidden,

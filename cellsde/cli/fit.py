@@ -62,8 +62,7 @@ def run(args: argparse.Namespace) -> int:
     from cellsde.datasets.schema import GROUP, PARAM, SPECIES, THETA
     from cellsde.nn.checkpoint import save_model
     from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
-    from cellsde.training.config import FitConfig, preset, preset_model_options
-    from cellsde.training.fit import fit
+    from cellsde.training import FitConfig, fit, preset, preset_model_options
 
     ds = open_dataset(args.data)
     model_opts: dict[str, Any] = preset_model_options(args.preset) if args.preset else {}

@@ -33,8 +33,7 @@ from cellsde.datasets import save_dataset
 from cellsde.evaluation import evaluate, sampling_floor
 from cellsde.nn.checkpoint import save_model
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
-from cellsde.training.config import preset, preset_model_options
-from cellsde.training.fit import fit
+from cellsde.training import fit, preset, preset_model_options
 
 SMALL = os.environ.get("CELLSDE_TUTORIAL_SMALL", "") not in ("", "0")
 
