@@ -8,8 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cellsde.errors import CellsdeError
-
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
@@ -57,33 +55,15 @@ def _fit_config(model: Any, epochs: int | None) -> Any:
     return FitConfig(**opts)
 
 
-def _split(ds: Any, groups: list[str], path: str) -> tuple[Any, Any]:
-    import numpy as np
-
-    from cellsde.datasets.schema import GROUP
-
-    if GROUP not in ds.coords:
-        raise CellsdeError(f"{path} has no 'group' coordinate; --valid-groups needs one")
-    labels = np.asarray([str(g) for g in ds[GROUP].values])
-    unknown = sorted(set(groups) - set(labels))
-    if unknown:
-        raise CellsdeError(
-            f"--valid-groups {unknown} are not groups of {path}; groups: {sorted(set(labels))[:20]}"
-        )
-    held = np.isin(labels, groups)
-    if held.all():
-        raise CellsdeError("--valid-groups holds out every group; leave some for training")
-    return ds.isel(cell=np.flatnonzero(~held)), ds.isel(cell=np.flatnonzero(held))
-
-
 def run(args: argparse.Namespace) -> int:
+    from cellsde.cli._groups import hold_out
     from cellsde.compression import compress
     from cellsde.datasets import open_dataset
     from cellsde.nn.checkpoint import load_model, save_model
 
     model = load_model(args.model)
     data = open_dataset(args.data)
-    train, valid = _split(data, list(args.valid_groups), args.data)
+    train, valid = hold_out(data, list(args.valid_groups), args.data)
     config = _fit_config(model, args.epochs)
     result = compress(
         model, train, valid=valid, widths=args.widths, max_dendrites=args.max_dendrites,

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +39,7 @@ def _fit_dt(model: Any) -> float:
 
 def run(args: argparse.Namespace) -> int:
     from cellsde.datasets import open_dataset
+    from cellsde.datasets.io import write_table
     from cellsde.evaluation import evaluate
     from cellsde.nn.checkpoint import load_model
 
@@ -57,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     )
     table.attrs.update(model_file=str(Path(args.model).name), data=str(Path(args.data).name))
     if args.out:
-        _write(table, args.out)
+        write_table(table, args.out)
     width = max(5, *(len(str(g)) for g in table["group"].values))
     lines = [f"{'group':<{width}}  tW2"]
     for g, v in zip(table["group"].values, table["tw2"].values):
@@ -71,15 +70,3 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         print(f"wrote {args.out}", file=sys.stdout)
     return 0
-
-
-def _write(table: Any, path: str) -> None:
-    """Write the table as netCDF atomically (temporary name in the same folder, then rename)."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-    os.close(fd)
-    try:
-        table.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)

@@ -55,11 +55,10 @@ def _read_toml(path: str) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
+    from cellsde.cli._groups import hold_out
     from cellsde.datasets import open_dataset
     from cellsde.datasets.io import write_table
-    from cellsde.datasets.schema import GROUP, PARAM, SPECIES, THETA
+    from cellsde.datasets.schema import PARAM, SPECIES, THETA
     from cellsde.nn.checkpoint import save_model
     from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
     from cellsde.training import FitConfig, fit, preset, preset_model_options
@@ -83,18 +82,7 @@ def run(args: argparse.Namespace) -> int:
     )
     valid = None
     if args.valid_groups:
-        if GROUP not in ds.coords:
-            raise CellsdeError("--valid-groups needs a dataset with a 'group' coordinate")
-        labels = np.asarray([str(g) for g in ds[GROUP].values])
-        unknown = sorted(set(args.valid_groups) - set(labels))
-        if unknown:
-            raise CellsdeError(
-                f"--valid-groups {unknown} are not groups of {args.data}; groups: {sorted(set(labels))[:20]}"
-            )
-        held = np.isin(labels, list(args.valid_groups))
-        if held.all():
-            raise CellsdeError("--valid-groups holds out every group; leave some for training")
-        valid, ds = ds.isel(cell=np.flatnonzero(held)), ds.isel(cell=np.flatnonzero(~held))
+        ds, valid = hold_out(ds, list(args.valid_groups), args.data)
     species = tuple(str(s) for s in ds[SPECIES].values)
     params = tuple(str(p) for p in ds[PARAM].values) if THETA in ds else ()
     units = ds["time"].attrs.get("units", "dimensionless")
