@@ -96,23 +96,18 @@ def prepare(
             f"device {config.device!r} requested but CUDA is not available; use device='cpu'"
         )
     device = torch.device(config.device)
-    data = model_groups(model, train, observed=config.observed).to(
-        device
-    )  # validates the data first
+    # both datasets are validated before the model is changed
+    data = model_groups(model, train, observed=config.observed).to(device)
+    vdata = None if valid is None else model_groups(model, valid, observed=config.observed)
     if config.standardize and isinstance(model, Standardized):
         standardize(model, train)
     model.to(device)
     if isinstance(model, ENDnSDE) and model.config.params:
         model.set_theta_range(data.theta.min(0).values, data.theta.max(0).values)
-    vdata = (
-        model_groups(model, valid, observed=config.observed).to(device)
-        if valid is not None
-        else None
-    )
     return Prepared(
         config=config,
         data=data,
-        valid=vdata,
+        valid=None if vdata is None else vdata.to(device),
         n_paths=config.n_paths or int(data.mask.shape[1]),
         optimizer=adam((p for p in model.parameters() if p.requires_grad), config),
         generator=torch.Generator(device=device).manual_seed(config.seed),
