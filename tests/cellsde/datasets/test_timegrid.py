@@ -45,3 +45,23 @@ def test_bad_tolerance_and_inputs():
         cluster_times(np.array([0.0, np.nan]), np.array([0, 0]))
     with pytest.raises(ValueError, match="equal 1-D"):
         cluster_times(np.array([0.0, 1.0]), np.array([0]))
+
+
+def test_check_times_accepts_increasing_and_names_the_first_bad_pair():
+    from cellsde.datasets.timegrid import check_times
+    from cellsde.errors import CellsdeError
+
+    np.testing.assert_array_equal(check_times([0, 1, 2.5]), [0.0, 1.0, 2.5])
+    assert check_times(np.arange(3)).dtype == np.float64
+    with pytest.raises(CellsdeError, match=r"strictly increasing; times\[1\] = 2.0 is followed"):
+        check_times([0, 2, 1])
+    with pytest.raises(CellsdeError, match="strictly increasing"):
+        check_times([0, 1, 1])
+    with pytest.raises(CellsdeError, match=r"finite; t\[1\] = nan"):
+        check_times([0, np.nan], name="t")
+    with pytest.raises(CellsdeError, match="non-empty 1-D"):
+        check_times([])
+    with pytest.raises(CellsdeError, match="non-empty 1-D"):
+        check_times([[0, 1]])
+    with pytest.raises(ValueError, match="array of numbers"):
+        check_times(["a"])
