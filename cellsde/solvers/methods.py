@@ -81,6 +81,7 @@ _TABLE = (
 )
 # fmt: on
 METHODS: MappingProxyType[str, Method] = MappingProxyType({m.name: m for m in _TABLE})
+"""Method name -> :class:`Method`, read-only: ode, ssa, tau, cle (networks), sde, lattice-ssa."""
 
 
 def choose_method(kind: str, name: str | None, *, model_label: str) -> Method:
