@@ -74,3 +74,11 @@ def test_network_rate_constants_checked_for_every_method():
     net = vilar2002()
     with pytest.raises(CellsdeError, match=r"rate constant 'deltaR'.*negative"):
         simulate(net, times=T, theta={"deltaR": [-0.1, 0.2]}, method="cle")
+
+
+def test_every_kind_of_the_method_table_has_an_adapter():
+    from cellsde.simulation.adapters import ADAPTERS
+    from cellsde.solvers import METHODS
+    from cellsde.solvers.methods import KINDS
+
+    assert tuple(ADAPTERS) == KINDS == tuple(dict.fromkeys(m.kind for m in METHODS.values()))
