@@ -30,15 +30,25 @@ from cellsde.errors import CellsdeError, ImportFormatError
 __all__ = ["TimeGrid", "check_times", "cluster_times"]
 
 
-def check_times(times: Any, *, name: str = "times") -> np.ndarray:
-    """Check a grid of output times and return it as floats.
+def check_times(
+    times: Any,
+    *,
+    name: str = "times",
+    error: type[CellsdeError] = CellsdeError,
+    fix: str = "sort the times and drop repeats",
+) -> np.ndarray:
+    """Check a grid of times and return it as floats: the one check every caller uses.
 
     Parameters
     ----------
     times : array_like, shape (time,)
-        The grid, in the model's time units.
+        The grid, in the model's or the dataset's time units.
     name : str
-        What the caller calls it, for the message.
+        What the caller calls it, for the message (e.g. ``"coord 'time'"``).
+    error : type of CellsdeError
+        The exception to raise (e.g. :class:`~cellsde.errors.SchemaError` for a dataset).
+    fix : str
+        How to repair times that do not increase, for the message.
 
     Returns
     -------
@@ -47,24 +57,23 @@ def check_times(times: Any, *, name: str = "times") -> np.ndarray:
     Raises
     ------
     CellsdeError
-        (a ``ValueError``) if ``times`` is not a non-empty 1-D array of finite values, or if it
-        does not strictly increase; the message names the first offending pair.
+        ``error`` (a ``ValueError``) if ``times`` is not a non-empty 1-D array of finite
+        values, or if it does not strictly increase; the message names the first bad index.
     """
     try:
         t = np.asarray(times, dtype=np.float64)
     except (TypeError, ValueError) as err:
-        raise CellsdeError(f"{name} must be a 1-D array of numbers: {err}") from None
+        raise error(f"{name} must be a 1-D array of numbers: {err}") from None
     if t.ndim != 1 or t.size < 1:
-        raise CellsdeError(f"{name} must be a non-empty 1-D array, got shape {t.shape}")
+        raise error(f"{name} must be a non-empty 1-D array, got shape {t.shape}")
     if not np.all(np.isfinite(t)):
         k = int(np.flatnonzero(~np.isfinite(t))[0])
-        raise CellsdeError(f"{name} must be finite; {name}[{k}] = {t[k]}")
+        raise error(f"{name} has a non-finite value {t[k]} at index {k}")
     steps = np.diff(t)
     if np.any(steps <= 0):
         k = int(np.flatnonzero(steps <= 0)[0])
-        raise CellsdeError(
-            f"{name} must be strictly increasing; {name}[{k}] = {t[k]} is followed by "
-            f"{name}[{k + 1}] = {t[k + 1]}; sort the times and drop repeats"
+        raise error(
+            f"{name} is not strictly increasing at index {k}: {t[k]} then {t[k + 1]}; {fix}"
         )
     return t
 
