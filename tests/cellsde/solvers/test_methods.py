@@ -41,3 +41,9 @@ def test_unknown_or_misapplied_method_names_the_choices():
         choose_method("network", "rk4", model_label="ReactionNetwork")
     with pytest.raises(CellsdeError, match="'tau' does not apply to a SDEModel; use one of sde"):
         choose_method("sde", "tau", model_label="SDEModel")
+
+
+def test_datasets_accept_every_method_name():
+    from cellsde.datasets import schema
+
+    assert set(METHODS) <= set(schema.METHODS)
