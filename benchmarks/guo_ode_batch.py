@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from cellsde.heterogeneity import sample_theta
+from cellsde.simulation import sample_theta
 from cellsde.solvers.ode import ode, steady_state
 from models_bio.nfkb_guo2024 import guo2024
 

@@ -55,8 +55,8 @@ import xarray as xr
 
 from cellsde.datasets import from_arrays
 from cellsde.datasets.guo2024 import read_guo2024
-from cellsde.heterogeneity import sample_theta
 from cellsde.losses import tw2
+from cellsde.simulation import sample_theta
 from cellsde.solvers.ode import ode
 from models_bio.nfkb_guo2024 import dose_to_uM, guo2024
 

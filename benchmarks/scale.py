@@ -47,7 +47,7 @@ def _cpu_seconds() -> float:
 
 def _warm() -> bool:
     # import torch and the solvers before timing
-    import cellsde.simulate
+    import cellsde.simulation
     import cellsde.solvers.tau_leap  # noqa: F401
 
     return True

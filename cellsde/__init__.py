@@ -27,11 +27,10 @@ from cellsde.datasets import (
 )
 from cellsde.distributed.sweep import sweep
 from cellsde.evaluation import evaluate, sampling_floor
-from cellsde.heterogeneity import sample_theta
 from cellsde.infer import infer
 from cellsde.nn.checkpoint import load_model, save_model
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
-from cellsde.simulate import simulate
+from cellsde.simulation import sample_theta, simulate
 from cellsde.training import FitConfig, FitResult, fit, preset
 
 __all__ = [

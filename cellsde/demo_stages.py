@@ -77,7 +77,7 @@ def stage_population(
     import models_bio
     from cellsde.datasets import save_dataset
     from cellsde.plot import trajectory_fan
-    from cellsde.simulate import simulate
+    from cellsde.simulation import simulate
 
     model = models_bio.damped_oscillator(k1=K1, k2=K2)
     times = np.linspace(0.0, 1.0, 11)

@@ -1,7 +1,7 @@
 """Declared extrinsic heterogeneity: per-cell distributions of model parameters.
 
 A model declares, for chosen parameters, how they vary from cell to cell. The classes here
-are small frozen descriptions with an exact sampler; ``cellsde.heterogeneity`` combines
+are small frozen descriptions with an exact sampler; ``cellsde.simulation.theta`` combines
 them into a per-cell parameter table with an explicit seed.
 
 ``LogNormal`` is *relative* to the parameter's nominal value (median = nominal); the other
@@ -163,7 +163,7 @@ class Grid(Distribution):
 
     def sample(self, rng: np.random.Generator, n: int, nominal: float) -> np.ndarray:
         raise TypeError(
-            "Grid values are assigned per group, not sampled; see cellsde.heterogeneity"
+            "Grid values are assigned per group, not sampled; see cellsde.simulation.theta"
         )
 
     def bounds(self, nominal: float) -> tuple[float, float]:

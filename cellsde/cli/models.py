@@ -21,7 +21,7 @@ def register(subparsers) -> None:
 def describe(name: str) -> list[str]:
     """Lines describing the registered model ``name``."""
     import models_bio
-    from cellsde.heterogeneity import model_parameters
+    from cellsde.simulation.kinds import model_parameters
 
     model = models_bio.get(name)
     names, nominal, het = model_parameters(model)

@@ -1,8 +1,14 @@
-"""``cellsde simulate``: simulate a population of a registered or SBML model to a file."""
+"""``cellsde simulate``: simulate a population of a registered or SBML model to a file.
+
+One plain run by default; ``--chunk-cells`` / ``--scheduler`` run it in chunks of cells (on
+dask with a scheduler), and with a ``.zarr`` output each finished chunk is written at once so
+that ``--resume`` can complete an interrupted run.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
 from pathlib import Path
@@ -10,8 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from cellsde.errors import CellsdeError
-
-_METHODS = ("ssa", "tau", "cle", "ode", "sde", "lattice-ssa")
+from cellsde.solvers.methods import METHODS
 
 
 def register(subparsers) -> None:
@@ -30,7 +35,7 @@ def register(subparsers) -> None:
         "--save-every", type=float, default=None, help="output spacing (default t-end/100)"
     )
     p.add_argument(
-        "--method", choices=_METHODS, default=None, help="default: ode / sde by model kind"
+        "--method", choices=tuple(METHODS), default=None, help="default: ode / sde by model kind"
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", required=True, help="output file (.nc, .h5 or .zarr)")
@@ -81,7 +86,7 @@ def model_options(args: argparse.Namespace) -> dict[str, object]:
     return {k: v for k, v in given.items() if v is not None}
 
 
-def load_model(spec: str, options: dict[str, object] | None = None):
+def model_from_spec(spec: str, options: dict[str, object] | None = None):
     """A registered model (built with ``options``), or an SBML file read with ``read_sbml``."""
     import inspect
 
@@ -128,32 +133,71 @@ def time_grid(t_end: float, save_every: float | None) -> np.ndarray:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cellsde.datasets import save_dataset
-    from cellsde.simulate import simulate
-
     if args.cells < 1:
         raise CellsdeError(f"--cells must be >= 1, got {args.cells}")
     out = Path(args.out)
     if out.suffix not in (".nc", ".h5", ".zarr"):
         raise CellsdeError(f"--out {args.out!r}: use a .nc, .h5 or .zarr file name")
-    times = time_grid(args.t_end, args.save_every)
-    if args.scheduler is not None or args.chunk_cells is not None or args.resume:
-        from cellsde.cli.simulate_chunked import run_chunked
-
-        return run_chunked(args, out, times)
+    chunk = _chunk_cells(args, out)
+    options = {
+        "times": time_grid(args.t_end, args.save_every), "n_cells": args.cells,
+        "method": args.method, "seed": args.seed, "params": parse_params(args.param),
+        "heterogeneity": args.heterogeneity, "dt": args.dt, "device": args.device,
+    }  # fmt: skip
     try:
-        model = load_model(args.model, model_options(args))
-        ds = simulate(
-            model, times=times, n_cells=args.cells, method=args.method, seed=args.seed,
-            params=parse_params(args.param), heterogeneity=args.heterogeneity, dt=args.dt,
-            device=args.device, progress=args.progress,
-        )  # fmt: skip
+        model = model_from_spec(args.model, model_options(args))
+        if chunk is not None:
+            return _run_chunked(args, out, model, options, chunk)
+        from cellsde.datasets import save_dataset
+        from cellsde.simulation import simulate
+
+        ds = simulate(model, **options, progress=args.progress)
     except KeyError as err:  # unknown names: re-raise with a plain (unquoted) message
         raise CellsdeError(str(err.args[0]) if err.args else "unknown name") from None
     save_dataset(ds, out)
     print(
         f"wrote {out}: {ds.sizes['cell']} cells x {ds.sizes['time']} times x "
         f"{ds.sizes['species']} species ({ds.attrs['method']}, seed {args.seed})",
+        file=sys.stdout,
+    )
+    return 0
+
+
+def _chunk_cells(args: argparse.Namespace, out: Path) -> int | None:
+    """Cells per chunk of a chunked run (--scheduler, --chunk-cells, --resume), else None."""
+    from cellsde.distributed import DEFAULT_CHUNK_CELLS
+
+    if args.scheduler is None and args.chunk_cells is None and not args.resume:
+        return None
+    chunk = DEFAULT_CHUNK_CELLS if args.chunk_cells is None else args.chunk_cells
+    if chunk < 1:
+        raise CellsdeError(f"--chunk-cells must be >= 1, got {chunk}")
+    if args.resume and out.suffix != ".zarr":
+        raise CellsdeError("--resume needs a .zarr output (chunks are kept only in zarr stores)")
+    return chunk
+
+
+def _run_chunked(args: argparse.Namespace, out: Path, model, options: dict, chunk: int) -> int:
+    """Simulate in chunks (on dask with ``--scheduler``), writing a .zarr incrementally."""
+    from cellsde.datasets import save_dataset
+    from cellsde.distributed import connect
+    from cellsde.simulation import simulate_chunked, simulate_to_zarr
+
+    scheduler = (
+        connect(args.scheduler) if args.scheduler is not None else contextlib.nullcontext(None)
+    )
+    with scheduler as client:
+        if out.suffix == ".zarr":
+            simulate_to_zarr(
+                model, out, client=client, resume=args.resume, chunk_cells=chunk, **options
+            )
+        else:
+            save_dataset(simulate_chunked(model, client=client, chunk_cells=chunk, **options), out)
+    n_chunks = -(-args.cells // min(chunk, args.cells))
+    where = args.scheduler or "this process"
+    print(
+        f"wrote {out}: {args.cells} cells in {n_chunks} chunks of {min(chunk, args.cells)} "
+        f"({where}, seed {args.seed})",
         file=sys.stdout,
     )
     return 0

@@ -1,5 +1,9 @@
-"""A common time grid for tracks whose frame times differ slightly between cells.
+"""Time grids: the one check of a grid of output times, and a common grid for jittered tracks.
 
+:func:`check_times` is what every simulation path and solver asks of ``times``: a non-empty
+1-D array of finite, strictly increasing floats.
+
+:func:`cluster_times` puts tracks whose frame times differ slightly between cells on one grid.
 Rule (recorded in every imported dataset's ``attrs["import_report"]``):
 
 1. The frame interval is the 10th percentile of the positive intervals between consecutive
@@ -17,12 +21,61 @@ Rule (recorded in every imported dataset's ``attrs["import_report"]``):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from cellsde.errors import ImportFormatError
+from cellsde.errors import CellsdeError, ImportFormatError
 
-__all__ = ["TimeGrid", "cluster_times"]
+__all__ = ["TimeGrid", "check_times", "cluster_times"]
+
+
+def check_times(
+    times: Any,
+    *,
+    name: str = "times",
+    error: type[CellsdeError] = CellsdeError,
+    fix: str = "sort the times and drop repeats",
+) -> np.ndarray:
+    """Check a grid of times and return it as floats: the one check every caller uses.
+
+    Parameters
+    ----------
+    times : array_like, shape (time,)
+        The grid, in the model's or the dataset's time units.
+    name : str
+        What the caller calls it, for the message (e.g. ``"coord 'time'"``).
+    error : type of CellsdeError
+        The exception to raise (e.g. :class:`~cellsde.errors.SchemaError` for a dataset).
+    fix : str
+        How to repair times that do not increase, for the message.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (time,)
+
+    Raises
+    ------
+    CellsdeError
+        ``error`` (a ``ValueError``) if ``times`` is not a non-empty 1-D array of finite
+        values, or if it does not strictly increase; the message names the first bad index.
+    """
+    try:
+        t = np.asarray(times, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise error(f"{name} must be a 1-D array of numbers: {err}") from None
+    if t.ndim != 1 or t.size < 1:
+        raise error(f"{name} must be a non-empty 1-D array, got shape {t.shape}")
+    if not np.all(np.isfinite(t)):
+        k = int(np.flatnonzero(~np.isfinite(t))[0])
+        raise error(f"{name} has a non-finite value {t[k]} at index {k}")
+    steps = np.diff(t)
+    if np.any(steps <= 0):
+        k = int(np.flatnonzero(steps <= 0)[0])
+        raise error(
+            f"{name} is not strictly increasing at index {k}: {t[k]} then {t[k + 1]}; {fix}"
+        )
+    return t
 
 
 @dataclass(frozen=True)

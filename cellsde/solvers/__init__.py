@@ -1,5 +1,7 @@
-"""Solvers: one module per method, all vectorised over cells.
+"""Solvers: one module per method, all vectorised over cells, and the one table of methods.
 
+:data:`METHODS` maps each method name (``ode``, ``ssa``, ``tau``, ``cle``, ``sde``,
+``lattice-ssa``) to its solver and what it takes (:mod:`cellsde.solvers.methods`).
 ``ode``/``steady_state`` (scipy, stacked cells), ``cle`` (chemical Langevin, torch),
 ``euler_maruyama`` (any SDEProtocol, torch); ``ssa``, ``tau_leap`` and ``simulate_lattice``
 are imported on first use from their modules.
@@ -12,6 +14,7 @@ from typing import Any
 
 from cellsde.solvers.cle import cle
 from cellsde.solvers.euler_maruyama import euler_maruyama
+from cellsde.solvers.methods import METHODS, Method, choose_method
 from cellsde.solvers.ode import ode, steady_state
 
 _LAZY = {
@@ -20,7 +23,18 @@ _LAZY = {
     "simulate_lattice": "cellsde.solvers.lattice_ssa",
 }
 
-__all__ = ["cle", "euler_maruyama", "ode", "simulate_lattice", "ssa", "steady_state", "tau_leap"]
+__all__ = [
+    "METHODS",
+    "Method",
+    "choose_method",
+    "cle",
+    "euler_maruyama",
+    "ode",
+    "simulate_lattice",
+    "ssa",
+    "steady_state",
+    "tau_leap",
+]
 
 
 def __getattr__(name: str) -> Any:

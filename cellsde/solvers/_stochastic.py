@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cellsde.datasets.timegrid import check_times
 from cellsde.errors import CellsdeError
+from cellsde.solvers.rates import check_params
 
 if TYPE_CHECKING:
     import torch
@@ -87,7 +89,7 @@ def prepare(network: ReactionNetwork, x0: Any, params: Any, times: Any, method: 
     ns, npar = kin.n_species, kin.n_params
     x0 = _as_float_array(x0, "x0")
     params = _as_float_array(params, "params")
-    times = _as_float_array(times, "times")
+    times = check_times(_as_float_array(times, "times"))
     if x0.ndim != 2 or x0.shape[1] != ns:
         raise CellsdeError(
             f"x0 must have shape (cell, species) = (n, {ns}) for model {network.name!r}, "
@@ -100,18 +102,7 @@ def prepare(network: ReactionNetwork, x0: Any, params: Any, times: Any, method: 
         )
     if x0.shape[0] == 0:
         raise CellsdeError("x0 has no cells; pass at least one row")
-    if times.ndim != 1 or times.size == 0:
-        raise CellsdeError(f"times must be a non-empty 1-D array, got shape {times.shape}")
-    if not np.all(np.isfinite(times)):
-        raise CellsdeError("times must be finite")
-    if np.any(np.diff(times) <= 0):
-        k = int(np.flatnonzero(np.diff(times) <= 0)[0])
-        raise CellsdeError(
-            f"times must be strictly increasing; times[{k}] = {times[k]} is followed by "
-            f"{times[k + 1]}"
-        )
-    if not np.all(np.isfinite(params)):
-        raise CellsdeError("params contains NaN or infinite values")
+    check_params(network, params)
     if not np.all(np.isfinite(x0)) or np.any(x0 < 0):
         raise CellsdeError("x0 must be finite and >= 0")
     scale = kin.count_scale()
@@ -125,14 +116,6 @@ def prepare(network: ReactionNetwork, x0: Any, params: Any, times: Any, method: 
             f"{x0[c, s]} is {counts[c, s]} molecules at count scale {scale[s]} "
             "(system_size x volume); round the initial state or use method='cle'"
         )
-    for r in network.reactions:
-        if r.mass_action:
-            k = params[:, network.parameter_names.index(r.rate)]
-            if np.any(k < 0):
-                raise CellsdeError(
-                    f"reaction {r.name!r}: rate constant {r.rate!r} is negative in "
-                    f"cell {int(np.argmax(k < 0))}; rate constants must be >= 0"
-                )
     return Problem(whole, params, times, scale, np.rint(kin.stoichiometry(params)))
 
 

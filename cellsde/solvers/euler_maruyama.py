@@ -26,6 +26,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from cellsde.datasets.timegrid import check_times
 from cellsde.solvers.cle import step_counts
 from models_bio.sde import SDEProtocol
 
@@ -92,11 +93,7 @@ def euler_maruyama(
         raise ValueError(f"noise_type must be 'diagonal' or 'general', got {sde.noise_type!r}")
     dev = torch.device(device)
     dtype = dtype or torch.get_default_dtype()
-    times = np.asarray(times, dtype=float)
-    if times.ndim != 1 or times.size < 1 or not np.all(np.isfinite(times)):
-        raise ValueError("times must be a non-empty 1-D array of finite values")
-    if np.any(np.diff(times) <= 0):
-        raise ValueError("times must be strictly increasing")
+    times = check_times(times)
     steps = step_counts(times, dt)
     x = _as_tensor(x0, "x0", dtype, dev)  # (cell, species)
     th = _as_tensor(theta, "theta", dtype, dev)  # (cell, param)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cellsde.datasets.timegrid import check_times
 from cellsde.solvers.lattice_state import LatticeState
 from models_bio.rpa_dna import OBSERVABLES, PARAMETER_NAMES, LatticeModel
 
@@ -86,17 +87,6 @@ def _cell_rates(model: LatticeModel, rates: Mapping[str, object] | None, n: int)
     return out
 
 
-def _check_times(times) -> np.ndarray:
-    t = np.asarray(times, dtype=float)
-    if t.ndim != 1 or t.size == 0:
-        raise ValueError(f"times must be a non-empty 1-D array; got shape {t.shape}")
-    if not np.all(np.isfinite(t)) or t[0] < 0 or np.any(np.diff(t) < 0):
-        raise ValueError(
-            "times must be finite, >= 0 and non-decreasing (the lattice starts empty at t = 0)"
-        )
-    return t
-
-
 def simulate_lattice(
     model: LatticeModel,
     *,
@@ -113,7 +103,7 @@ def simulate_lattice(
     model : LatticeModel
         The RPA–ssDNA model (length, boundary, nominal rates).
     times : array_like, shape (time,)
-        Non-decreasing saved times >= 0 (model time unit).
+        Strictly increasing saved times >= 0 (model time unit).
     n_cells : int
         Number of cells (independent lattices), >= 1.
     seed : int or numpy.random.Generator
@@ -143,7 +133,9 @@ def simulate_lattice(
         raise TypeError(f"model must be a models_bio LatticeModel; got {type(model).__name__}")
     if isinstance(n_cells, bool) or not isinstance(n_cells, (int, np.integer)) or n_cells < 1:
         raise ValueError(f"n_cells must be a positive int; got {n_cells!r}")
-    times = _check_times(times)
+    times = check_times(times)
+    if times[0] < 0:
+        raise ValueError(f"times must be >= 0 (the lattice starts empty at t = 0); got {times[0]}")
     k = _cell_rates(model, rates, int(n_cells))  # (cell, 4)
     if isinstance(seed, np.random.Generator):
         rng = seed

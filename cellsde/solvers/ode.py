@@ -43,6 +43,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.integrate import solve_ivp
 
+from cellsde.datasets.timegrid import check_times
 from cellsde.errors import CellsdeError
 from cellsde.solvers._stacked import Stacked
 from models_bio.expressions import compile_program, namespace
@@ -198,12 +199,7 @@ def _check_inputs(network, x0, params, times):
         raise ValueError(f"x0 has shape {x0.shape}; expected (cell, {s}) for {network.name!r}")
     if params.shape != (x0.shape[0], q):
         raise ValueError(f"params has shape {params.shape}; expected ({x0.shape[0]}, {q})")
-    times = np.asarray(times, dtype=float)
-    if times.ndim != 1 or times.size < 1 or not np.all(np.isfinite(times)):
-        raise ValueError("times must be a non-empty 1-D array of finite values")
-    if np.any(np.diff(times) <= 0):
-        raise ValueError("times must be strictly increasing")
-    return x0, params, times
+    return x0, params, check_times(times)
 
 
 def ode(

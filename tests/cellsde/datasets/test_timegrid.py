@@ -45,3 +45,27 @@ def test_bad_tolerance_and_inputs():
         cluster_times(np.array([0.0, np.nan]), np.array([0, 0]))
     with pytest.raises(ValueError, match="equal 1-D"):
         cluster_times(np.array([0.0, 1.0]), np.array([0]))
+
+
+def test_check_times_accepts_increasing_and_names_the_first_bad_pair():
+    from cellsde.datasets.timegrid import check_times
+    from cellsde.errors import CellsdeError, SchemaError
+
+    np.testing.assert_array_equal(check_times([0, 1, 2.5]), [0.0, 1.0, 2.5])
+    assert check_times(np.arange(3)).dtype == np.float64
+    with pytest.raises(
+        CellsdeError, match=r"times is not strictly increasing at index 1: 2.0 then"
+    ):
+        check_times([0, 2, 1])
+    with pytest.raises(CellsdeError, match="strictly increasing"):
+        check_times([0, 1, 1])
+    with pytest.raises(CellsdeError, match=r"t has a non-finite value nan at index 1"):
+        check_times([0, np.nan], name="t")
+    with pytest.raises(SchemaError, match=r"coord 'time' is not .* 1.0 then 1.0; sort it"):
+        check_times([0, 1, 1], name="coord 'time'", error=SchemaError, fix="sort it")
+    with pytest.raises(CellsdeError, match="non-empty 1-D"):
+        check_times([])
+    with pytest.raises(CellsdeError, match="non-empty 1-D"):
+        check_times([[0, 1]])
+    with pytest.raises(ValueError, match="array of numbers"):
+        check_times(["a"])

@@ -8,7 +8,7 @@ from scipy.integrate import solve_ivp
 from scipy.signal import find_peaks
 
 from cellsde.errors import CellsdeError
-from cellsde.heterogeneity import sample_theta
+from cellsde.simulation import sample_theta
 from cellsde.solvers._stacked import MassAction
 from cellsde.solvers.ode import ode, steady_state
 from models_bio import Event, Parameter, Reaction, ReactionNetwork, Species, vilar2002

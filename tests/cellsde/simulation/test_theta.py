@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cellsde.errors import CellsdeError
-from cellsde.heterogeneity import sample_theta
+from cellsde.simulation import sample_theta
 from models_bio import Grid, LogNormal, Uniform, damped_oscillator, vilar2002
 
 

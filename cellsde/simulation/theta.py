@@ -1,7 +1,8 @@
-"""Per-cell extrinsic parameters drawn from a model's declared heterogeneity, seeded.
+"""Per-cell extrinsic parameters ``theta`` (cell, param): drawn from the declared heterogeneity
+(seeded), or given explicitly.
 
-Rules
------
+Rules of :func:`sample_theta`
+-----------------------------
 * Every parameter with a declared distribution (``model.heterogeneity``, or the mapping given
   as ``heterogeneity=``) becomes a column of ``theta``, in the model's parameter order.
 * Non-grid distributions are drawn independently per parameter, in that order, from one
@@ -21,45 +22,13 @@ from typing import Any
 import numpy as np
 
 from cellsde.errors import CellsdeError
+from cellsde.simulation.kinds import model_parameters
 from models_bio.heterogeneity import Distribution, Grid
-from models_bio.network import ReactionNetwork
-from models_bio.sde import SDEModel
-
-
-def model_parameters(model: Any) -> tuple[tuple[str, ...], dict[str, float], Mapping[str, Any]]:
-    """``(parameter names, nominal values, declared heterogeneity)`` of any cellsde model.
-
-    Works for :class:`ReactionNetwork`, :class:`SDEModel`, ``LatticeModel``; another object
-    satisfying :class:`~models_bio.sde.SDEProtocol` (a fitted END-nSDE) has no nominal values
-    and no declared heterogeneity.
-    """
-    if isinstance(model, ReactionNetwork):
-        return model.parameter_names, model.nominal, model.heterogeneity
-    if isinstance(model, SDEModel):
-        return model.param_names, model.nominal, model.heterogeneity
-    lattice = _lattice_type()
-    if lattice is not None and isinstance(model, lattice):
-        return tuple(model.parameter_names), dict(model.nominal), model.heterogeneity
-    return tuple(model.param_names), {}, {}
-
-
-def _lattice_type() -> type | None:
-    try:
-        from models_bio.rpa_dna import LatticeModel
-    except ImportError:
-        return None
-    return LatticeModel
 
 
 def _draw(dist: Any, rng: np.random.Generator, n: int, nominal: float, name: str) -> np.ndarray:
     if isinstance(dist, Distribution):
         return np.asarray(dist.sample(rng, n, nominal), dtype=float)
-    try:
-        from models_bio.rpa_dna import LogUniformFactor
-    except ImportError:
-        LogUniformFactor = None
-    if LogUniformFactor is not None and isinstance(dist, LogUniformFactor):
-        return np.asarray(dist.sample(nominal, n, rng), dtype=float)
     raise TypeError(
         f"heterogeneity of {name!r} must be a models_bio Distribution, got {type(dist).__name__}"
     )
@@ -152,3 +121,66 @@ def _group_sizes(n_cells: int | None, cells_per_group: int | None, n_groups: int
             f"n_cells={n_groups * max(1, round(n_cells / n_groups))} or cells_per_group="
         )
     return int(n_cells)
+
+
+def explicit_theta(
+    model: Any, theta: Any, n_cells: int | None, cells_per_group: int | None
+) -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:
+    """Per-cell parameters given by the user, in the form :func:`sample_theta` returns.
+
+    Parameters
+    ----------
+    model : ReactionNetwork, SDEModel, SDEProtocol or LatticeModel
+        Supplies the parameter names and the declared heterogeneity.
+    theta : ndarray (cell, param) or mapping of str to values
+        An array whose columns are the heterogeneous parameters (or all parameters); or a
+        mapping name -> scalar or (cell,) values, or (group,) values with ``cells_per_group``.
+    n_cells : int or None
+        Number of cells (must agree with ``theta``; spreads scalar values).
+    cells_per_group : int, optional
+        Cells per group when the mapping gives one value per group.
+
+    Returns
+    -------
+    theta : ndarray, shape (cell, param)
+    param_names : tuple of str
+    group : ndarray of int, shape (cell,)
+    """
+    names, _, declared = model_parameters(model)
+    if isinstance(theta, Mapping):
+        values, cols, group = _from_mapping(theta, names, n_cells, cells_per_group)
+    else:
+        values = np.asarray(theta, dtype=float)
+        het = tuple(q for q in names if q in declared)
+        if values.ndim != 2 or values.shape[1] not in (len(het), len(names)):
+            raise ValueError(
+                f"theta array has shape {values.shape}; expected (cell, {len(het)}) for the "
+                f"heterogeneous parameters {het} or (cell, {len(names)}) for all parameters; or "
+                "pass a mapping name -> values"
+            )
+        cols = het if values.shape[1] == len(het) else names
+        group = np.zeros(values.shape[0], dtype=int)
+    if n_cells is not None and values.shape[0] != n_cells:
+        raise ValueError(f"theta describes {values.shape[0]} cells but n_cells={n_cells}")
+    return values, tuple(cols), group
+
+
+def _from_mapping(theta, names, n_cells, cells_per_group):
+    unknown = sorted(set(theta) - set(names))
+    if unknown:
+        raise KeyError(f"theta names unknown parameter(s) {unknown}; known: " + ", ".join(names))
+    cols = [q for q in names if q in theta]
+    arrays = [np.atleast_1d(np.asarray(theta[q], dtype=float)) for q in cols]
+    lengths = {a.size for a in arrays if a.size > 1}
+    if len(lengths) > 1:
+        raise ValueError(f"theta values have different lengths {sorted(lengths)}")
+    m = lengths.pop() if lengths else 1
+    group = np.zeros(m, dtype=int)
+    if cells_per_group is not None:  # values per group
+        group = np.repeat(np.arange(m), int(cells_per_group))
+        arrays = [np.broadcast_to(a, (m,))[group] for a in arrays]
+        m = group.size
+    elif m == 1 and n_cells is not None:
+        m, group = int(n_cells), np.zeros(int(n_cells), dtype=int)
+    values = np.stack([np.broadcast_to(a, (m,)) for a in arrays], 1) if cols else np.empty((m, 0))
+    return values.astype(float), cols, group

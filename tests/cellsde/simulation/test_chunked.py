@@ -21,14 +21,9 @@ import cellsde
 import models_bio
 from cellsde.cli.main import main
 from cellsde.datasets import open_dataset, validate_dataset
-from cellsde.distributed import (
-    chunk_plan,
-    connect,
-    read_manifest,
-    simulate_chunked,
-    simulate_to_zarr,
-)
+from cellsde.distributed import chunk_plan, connect, read_manifest
 from cellsde.errors import CellsdeError
+from cellsde.simulation import simulate_chunked, simulate_to_zarr
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # helpers below reach the workers
 
@@ -123,11 +118,11 @@ def test_resume_computes_only_missing_chunks(tmp_path, monkeypatch):
     nan.to_zarr(path, region={"cell": slice(30, 90)}, mode="r+", zarr_format=2)
     assert np.isnan(open_dataset(path).x.values[30:90]).all()
 
-    import cellsde.distributed.population as population
+    import cellsde.simulation.chunked as chunked
 
     ran = []
-    real = population.run_chunk
-    monkeypatch.setattr(population, "run_chunk", lambda t: ran.append(t.index) or real(t))
+    real = chunked.run_chunk
+    monkeypatch.setattr(chunked, "run_chunk", lambda t: ran.append(t.index) or real(t))
     simulate_to_zarr("damped_oscillator", path, **OSC, chunk_cells=30, resume=True)
     assert sorted(ran) == [1, 2]
     xr.testing.assert_identical(open_dataset(path), full)
