@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from cellsde._version import __version__
+from cellsde.datasets.atomic import atomic_write_text
 
 HELD_OUT = (2, 6, 12, 18, 22)  # omega grid points never seen in training (indices in the 5x5 grid)
 
@@ -73,13 +73,6 @@ class DemoRecord:
 
 def _hash(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(obj, fh, indent=2, default=str)
-    os.replace(tmp, path)
 
 
 def find_guo_file(explicit: str | os.PathLike[str] | None = None) -> Path | None:
@@ -149,7 +142,8 @@ def run_demo(
         record.numbers.update(numbers)
         record.files[name] = files
         record.stages[name] = key
-        _write_json(record_path, asdict(record))  # a finished stage survives a later crash
+        # written after every stage, so a finished stage survives a later crash
+        atomic_write_text(record_path, json.dumps(asdict(record), indent=2, default=str))
         say(f"{name}: wrote {', '.join(files) if files else 'nothing (input not found)'}")
     return record
 

@@ -190,6 +190,7 @@ def stage_compress(
     root: Path, cfg: DemoConfig, numbers: dict, *, guo, progress
 ) -> tuple[list[str], dict]:
     from cellsde.compression import compress
+    from cellsde.datasets.atomic import atomic_path
     from cellsde.fit_config import FitConfig
     from cellsde.nn.checkpoint import load_model, save_model
     from cellsde.plot import pareto
@@ -201,7 +202,8 @@ def stage_compress(
     res = compress(wide, train, valid=held, widths=(cfg.compress_width,), max_dendrites=1, mode="gd",
                    tolerance=0.05, config=config, seed=cfg.seed)  # fmt: skip
     table = res.table
-    table.to_csv(root / "compression.csv", index=False)
+    with atomic_path(root / "compression.csv") as tmp:
+        table.to_csv(tmp, index=False)
     save_model(res.best_model, root / "model_small.pt")
     fig = pareto(table["params"].to_numpy(), table["valid_tw2"].to_numpy(),
                  labels=table["candidate"].tolist(), kinds=table["kind"].tolist())  # fmt: skip

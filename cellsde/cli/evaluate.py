@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -75,11 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _write(table: Any, path: str) -> None:
     """Write the table as netCDF atomically (temporary name in the same folder, then rename)."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-    os.close(fd)
-    try:
+    from cellsde.datasets.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
         table.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
