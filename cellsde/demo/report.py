@@ -7,7 +7,7 @@ from typing import Any
 
 from cellsde._version import __version__
 from cellsde.datasets.atomic import atomic_write_text
-from cellsde.demo import HELD_OUT, DemoConfig
+from cellsde.demo.config import HELD_OUT, DemoConfig
 
 
 def _fmt(value: Any, digits: int = 4) -> str:

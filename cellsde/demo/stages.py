@@ -1,4 +1,4 @@
-"""The stages of ``cellsde demo`` (see :mod:`cellsde.demo`).
+"""The stages of ``cellsde demo`` (see :mod:`cellsde.demo.run`).
 
 Each stage is ``stage(root, cfg, numbers, *, guo, progress) -> (files, new_numbers)``: it
 reads what earlier stages wrote in ``root``, writes its own files (atomically) and returns
@@ -12,10 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from cellsde.demo import DemoConfig, held_out_mask
-
-REPO_DATA = Path(__file__).resolve().parents[1] / "data" / "example_tracks.csv"
-K1, K2 = 0.3, 0.1  # damped oscillator noise constants (the paper's k1, k2 sweep)
+from cellsde.demo.config import EXAMPLE_TRACKS, K1, K2, DemoConfig, held_out_mask
+from cellsde.demo.report import write_report
 
 
 def _figure(fig: Any, root: Path, stem: str) -> str:
@@ -34,9 +32,9 @@ def stage_tracks(
     from cellsde.datasets import import_csv, import_report, save_dataset
     from cellsde.plot import trajectory_fan
 
-    if not REPO_DATA.is_file():
+    if not EXAMPLE_TRACKS.is_file():
         return [], {"tracks_cells": None}
-    ds = import_csv(REPO_DATA, cell_col="track_id", time_col="time_min", time_units="min",
+    ds = import_csv(EXAMPLE_TRACKS, cell_col="track_id", time_col="time_min", time_units="min",
                     species=["nfkb_nuc", "nfkb_cyt"], group_col="condition")  # fmt: skip
     save_dataset(ds, root / "tracks.nc")
     fig = trajectory_fan(ds, species="nfkb_nuc")
@@ -222,8 +220,6 @@ def stage_compress(
 def stage_report(
     root: Path, cfg: DemoConfig, numbers: dict, *, guo, progress
 ) -> tuple[list[str], dict]:
-    from cellsde.demo_report import write_report
-
     write_report(root, cfg, numbers)
     return ["report.md"], {}
 
