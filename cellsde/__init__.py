@@ -30,7 +30,7 @@ from cellsde.evaluation import evaluate, sampling_floor
 from cellsde.fit import FitResult, fit
 from cellsde.fit_config import FitConfig, preset
 from cellsde.heterogeneity import sample_theta
-from cellsde.infer import infer
+from cellsde.inference.infer import infer
 from cellsde.nn.checkpoint import load_model, save_model
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
 from cellsde.simulate import simulate

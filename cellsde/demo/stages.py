@@ -155,7 +155,7 @@ def stage_infer(
     root: Path, cfg: DemoConfig, numbers: dict, *, guo, progress
 ) -> tuple[list[str], dict]:
     from cellsde.datasets.io import write_table
-    from cellsde.infer import infer
+    from cellsde.inference.infer import infer
     from cellsde.nn.checkpoint import load_model
     from cellsde.plot import theta_recovery
 
