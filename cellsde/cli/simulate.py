@@ -81,7 +81,7 @@ def model_options(args: argparse.Namespace) -> dict[str, object]:
     return {k: v for k, v in given.items() if v is not None}
 
 
-def load_model(spec: str, options: dict[str, object] | None = None):
+def resolve_model_spec(spec: str, options: dict[str, object] | None = None):
     """A registered model (built with ``options``), or an SBML file read with ``read_sbml``."""
     import inspect
 
@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
 
         return run_chunked(args, out, times)
     try:
-        model = load_model(args.model, model_options(args))
+        model = resolve_model_spec(args.model, model_options(args))
         ds = simulate(
             model, times=times, n_cells=args.cells, method=args.method, seed=args.seed,
             params=parse_params(args.param), heterogeneity=args.heterogeneity, dt=args.dt,

@@ -14,7 +14,7 @@ from cellsde.errors import CellsdeError
 
 def run_chunked(args: argparse.Namespace, out: Path, times: np.ndarray) -> int:
     """Simulate in chunks (on dask with ``--scheduler``), writing a .zarr incrementally."""
-    from cellsde.cli.simulate import load_model, model_options, parse_params
+    from cellsde.cli.simulate import model_options, parse_params, resolve_model_spec
     from cellsde.datasets import save_dataset
     from cellsde.distributed import DEFAULT_CHUNK_CELLS, connect, simulate_to_zarr
     from cellsde.distributed.population import simulate_chunked
@@ -34,7 +34,7 @@ def run_chunked(args: argparse.Namespace, out: Path, times: np.ndarray) -> int:
         connect(args.scheduler) if args.scheduler is not None else contextlib.nullcontext(None)
     )
     try:
-        model = load_model(args.model, model_options(args))
+        model = resolve_model_spec(args.model, model_options(args))
         with scheduler as client:
             if zarr:
                 simulate_to_zarr(model, out, client=client, resume=args.resume, **options)
