@@ -32,7 +32,7 @@ import numpy as np
 
 from cellsde.simulation import sample_theta
 from cellsde.solvers.ode import ode, steady_state
-from models_bio.nfkb_guo2024 import guo2024
+from models_bio.nfkb.guo2024 import guo2024
 
 
 def _timed(fn, *args, **kwargs):

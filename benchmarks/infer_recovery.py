@@ -53,8 +53,8 @@ from _docs import write_section
 from scipy.linalg import expm
 
 import models_bio as mb
-from cellsde.infer import infer
-from cellsde.inference.amortized_train import train_amortizer
+from cellsde.inference.amortized_train import simulate_training_sets, train_amortizer
+from cellsde.inference.infer import infer
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
 from cellsde.nn.mechanistic import MechanisticSDE
 from cellsde.nn.rollout import rollout
@@ -195,20 +195,13 @@ def recovery(
     """Errors per K for both methods; wall times; amortizer training time."""
     iters, starts, n_sets, epochs, n_paths = settings
     t0 = time.perf_counter()
-    net = train_amortizer(
-        model,
-        x0=torch.tensor([[0.0, 1.0]]),
-        lo=lo.float(),
-        hi=hi.float(),
-        times=times,
-        observed=species,
-        readout=torch.eye(2),
-        k_max=max(KS),
-        n_sets=n_sets,
-        epochs=epochs,
-        dt=args.dt,
-        seed=args.seed + 2,
-    )
+    gen = torch.Generator().manual_seed(args.seed + 2)  # one stream: sets, then subsets
+    y, theta = simulate_training_sets(model, x0=torch.tensor([[0.0, 1.0]]), lo=lo.float(),
+                                      hi=hi.float(), times=times, readout=torch.eye(2),
+                                      n_sets=n_sets, k=max(KS), dt=args.dt, generator=gen)  # fmt: skip
+    net = train_amortizer(y, theta, observed=species, params=model.param_names, times=times,
+                          lo=lo.float(), hi=hi.float(), k_max=max(KS), epochs=epochs,
+                          generator=gen, seed=args.seed + 2)  # fmt: skip
     t_train = time.perf_counter() - t0
     rows, timing = [], {"w2": 0.0, "amortized": 0.0, "w2_debiased": 0.0}
     orc = oracle(sde, times=times, dt=args.dt / 4, seed=args.seed + 99)

@@ -9,7 +9,7 @@ experimental file already holds it (``nfkb_nuclear``, rescaled by the authors to
 uM).
 
 **Part 1, recovery.** The amortized omega-inference network (``cellsde.inference``
-attention pooling, ``fit_amortizer``) is trained on the ground-truth simulations of
+attention pooling, ``train_amortizer``) is trained on the ground-truth simulations of
 ``benchmarks/nfkb_sde_data.py`` (Guo 2024 SDE, TNF 100 ng/mL, 11 x 11 grid of
 ``(omega_ikba, omega_nfkb)`` in [-3.5, -1.5]^2, even paths of the 96 training omega), with a
 random group size K in 1..32 per set and epoch. On the 25 held-out omega of §9 pitfall 1
@@ -177,11 +177,11 @@ def experimental(path: Path, times: np.ndarray) -> xr.Dataset:
 
 
 def train_net(train: xr.Dataset, *, epochs: int, seed: int, k_max: int = 32, spread: bool = False):
-    from cellsde.inference.amortized_train import fit_amortizer
+    from cellsde.inference.amortized_train import train_amortizer
 
     y, theta, _ = by_group(train)
     times = torch.tensor(train["time"].values, dtype=torch.float32)
-    return fit_amortizer(torch.tensor(y, dtype=torch.float32), torch.tensor(theta, dtype=torch.float32),
+    return train_amortizer(torch.tensor(y, dtype=torch.float32), torch.tensor(theta, dtype=torch.float32),
                          observed=(OBS,), params=PARAMS, times=times, k_max=min(k_max, y.shape[1]),
                          lo=torch.tensor([-3.5, -3.5]), hi=torch.tensor([-1.5, -1.5]),
                          epochs=epochs, seed=seed, spread_features=spread)  # fmt: skip
@@ -278,7 +278,7 @@ def rank_and_group(exp: xr.Dataset, ref: np.ndarray, *, k: int, per_dose: bool):
 
 def run_experiment(model, net, exp, ref, x0, *, k, per_dose, dt, draws, n_boot, seed, w2_iter):
     """Amortized (and optionally tW2-minimising) omega per group, reconstructions and tW2."""
-    from cellsde.infer import infer
+    from cellsde.inference.infer import infer
 
     ranked, conds = rank_and_group(exp, ref, k=k, per_dose=per_dose)
     times = ranked["time"].values
@@ -467,7 +467,7 @@ def main() -> None:
     rec_text = (
         f"{cmd}\n\nGround truth: `benchmarks/nfkb_sde_data.py` (Guo 2024 SDE with noise on IκBα "
         f"transcription and NF-κB translocation, TNF 100 ng/mL, {args.paths} paths per ω, seed "
-        f"{args.sim_seed}). Network: `cellsde.inference.fit_amortizer` (attention pooling, "
+        f"{args.sim_seed}). Network: `cellsde.inference.train_amortizer` (attention pooling, "
         f"embedding 64, FC 64→128→2, Adam 3e-3, wd 1e-4, {args.epochs} full-batch epochs, random "
         f"K in 1..32 per set and epoch{', log-spread head inputs' if args.spread_features else ''}), trained on the {n_train} training ω (even paths, "
         f"{args.paths // 2} per ω) with the observable total nuclear NF-κB = NFkBn + IkBaNFkBn (µM, 1-D), t_size = "

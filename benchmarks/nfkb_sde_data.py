@@ -1,6 +1,6 @@
 """Ground-truth NF-kB SDE populations for END-nSDE: the Guo 2024 model with two noise intensities.
 
-What it makes (reference/end-nsde.md §3 and §4, "NF-kB"): :func:`models_bio.nfkb_noise.guo2024_sde`
+What it makes (reference/end-nsde.md §3 and §4, "NF-kB"): :func:`models_bio.nfkb.noise.guo2024_sde`
 at TNF 100 ng/mL (the dose END-nSDE hard-coded), one group per point of the 11 x 11 grid of
 ``(omega_ikba, omega_nfkb)`` (log10 noise intensities, ``linspace(-3.5, -1.5, 11)`` each),
 ``n_paths`` Euler–Maruyama paths per group (dt 0.005 min, float64), all 52 species saved at
@@ -58,7 +58,7 @@ import xarray as xr
 from cellsde.datasets.arrays import from_arrays
 from cellsde.datasets.io import open_dataset, save_dataset
 from cellsde.solvers.euler_maruyama import euler_maruyama
-from models_bio.nfkb_noise import OMEGA_GRID, guo2024_sde
+from models_bio.nfkb.noise import OMEGA_GRID, guo2024_sde
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench-out" / "nfkb_sde"

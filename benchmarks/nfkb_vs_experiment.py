@@ -4,7 +4,7 @@ Data: ``example_data.mat`` of Guo et al. (Hoffmann lab; ``read_guo2024``): 60 ma
 TNF dose (0.1, 1, 10 ng/mL), nuclear NF-kB every 5 min for 0-480 min, rescaled by the authors
 to model units (uM), together with the authors' own per-cell model fits (``source="pred"``).
 
-Model: :func:`models_bio.nfkb_guo2024.guo2024` at nominal parameters with extrinsic
+Model: :func:`models_bio.nfkb.guo2024.guo2024` at nominal parameters with extrinsic
 heterogeneity (``"default"`` log-normal, sigma_ln = 0.3; optionally ``"logitnormal"``, the
 source's scheme with logit-scale sigma = 0.5 and no fitted Monolix values), as many cells as the
 experiment, ODE method, two-phase protocol (each cell's basal steady state, then TNF at t = 0).
@@ -58,7 +58,7 @@ from cellsde.datasets.guo2024 import read_guo2024
 from cellsde.losses import tw2
 from cellsde.simulation import sample_theta
 from cellsde.solvers.ode import ode
-from models_bio.nfkb_guo2024 import dose_to_uM, guo2024
+from models_bio.nfkb.guo2024 import dose_to_uM, guo2024
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/nfkb-guo2024/example_data.mat"
 SPECIES = "nfkb_nuclear"

@@ -16,7 +16,7 @@ Presets (reference/end-nsde.md sections 3, 4 and 7):
   on [0, 2] (one time axis for data and model, avoiding pitfall 7); loss averaged over ω.
   The floor is tW2 between two independent SSA samples; there are no coefficient errors.
 - ``nfkb``: the Guo 2024 52-species NF-κB SDE with noise on IκBα transcription and NF-κB
-  translocation (``models_bio.nfkb_noise.guo2024_sde``, TNF 100 ng/mL), ω = (omega_ikba,
+  translocation (``models_bio.nfkb.noise.guo2024_sde``, TNF 100 ng/mL), ω = (omega_ikba,
   omega_nfkb) on the 11 x 11 grid, the paper's 25 held-out grid indices (row-major, omega_ikba
   slow); data from ``benchmarks/nfkb_sde_data.py`` (cached; all 52 species at 31 times 0-150
   min; even paths train, odd paths test). Time in **min** (the paper trained in hours, dt

@@ -27,7 +27,7 @@ from cellsde.datasets import (
 )
 from cellsde.distributed.sweep import sweep
 from cellsde.evaluation import evaluate, sampling_floor
-from cellsde.infer import infer
+from cellsde.inference.infer import infer
 from cellsde.nn.checkpoint import load_model, save_model
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
 from cellsde.simulation import sample_theta, simulate

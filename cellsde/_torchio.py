@@ -8,33 +8,26 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from cellsde.datasets.atomic import atomic_path
 from cellsde.errors import CheckpointError
 
 
 def atomic_save(obj: dict[str, Any], path: str | os.PathLike[str]) -> Path:
-    """Write ``obj`` with :func:`torch.save` to a temporary file, fsync it, then rename.
+    """Write ``obj`` with :func:`torch.save` atomically (:func:`~cellsde.datasets.atomic.atomic_path`).
 
     A crash at any moment leaves either the previous file or the new one under ``path``,
     never a partial file.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)  # no-op after the rename; cleans up after a failure
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
     return path
 
 

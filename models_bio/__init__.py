@@ -8,10 +8,10 @@ from models_bio.expressions import Expression, ExpressionError
 from models_bio.heterogeneity import Distribution, Grid, LogitNormal, LogNormal, LogUniform, Uniform
 from models_bio.kinetics import Kinetics
 from models_bio.network import Event, Parameter, Reaction, ReactionNetwork, Species
-from models_bio.nfkb_guo2024 import dose_to_uM, guo2024
-from models_bio.nfkb_krishna import krishna2006
-from models_bio.nfkb_noise import guo2024_basal_state, guo2024_sde
-from models_bio.nfkb_steady import phase1_steady_state
+from models_bio.nfkb.guo2024 import dose_to_uM, guo2024
+from models_bio.nfkb.krishna import krishna2006
+from models_bio.nfkb.noise import guo2024_basal_state, guo2024_sde
+from models_bio.nfkb.steady import phase1_steady_state
 from models_bio.registry import available, get
 from models_bio.sbml import read_sbml
 from models_bio.sde import SDEModel, SDEProtocol

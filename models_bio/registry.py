@@ -17,9 +17,9 @@ _CONSTRUCTORS = MappingProxyType(
     {
         "vilar2002": "models_bio.circadian:vilar2002",
         "damped_oscillator": "models_bio.circadian:damped_oscillator",
-        "guo2024": "models_bio.nfkb_guo2024:guo2024",
-        "guo2024_sde": "models_bio.nfkb_noise:guo2024_sde",
-        "krishna2006": "models_bio.nfkb_krishna:krishna2006",
+        "guo2024": "models_bio.nfkb.guo2024:guo2024",
+        "guo2024_sde": "models_bio.nfkb.noise:guo2024_sde",
+        "krishna2006": "models_bio.nfkb.krishna:krishna2006",
         "rpa_dna": "models_bio.rpa_dna:rpa_dna",
     }
 )

@@ -84,8 +84,8 @@ def run(args: argparse.Namespace) -> int:
     from cellsde.datasets import open_dataset
     from cellsde.datasets.io import write_table
     from cellsde.errors import CellsdeError
-    from cellsde.infer import infer
     from cellsde.inference.amortized import load_amortizer
+    from cellsde.inference.infer import infer
     from cellsde.nn.checkpoint import load_model
 
     if args.method != "amortized" and (args.amortizer or args.save_amortizer):

@@ -1,22 +1,20 @@
 """Save and open cellsde datasets: netCDF (h5netcdf) or zarr, chosen by the file suffix.
 
-Writes are atomic: the data go to a temporary name in the target's directory, then
-``os.replace`` (a file) or a rename dance (a zarr directory: old store moved aside, new one
-renamed in, old one deleted) puts them under the real name, so a crash never leaves a
-half-written file there. Readers validate and load everything into memory, then close the
-file, so the same path can be overwritten afterwards.
+Writes are atomic (:func:`cellsde.datasets.atomic.atomic_path`): the data go to a temporary
+name in the target's directory, then a rename puts them under the real name, so a crash never
+leaves a half-written file or store there. Readers validate and load everything into memory,
+then close the file, so the same path can be overwritten afterwards.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import uuid
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
+from cellsde.datasets.atomic import atomic_path
 from cellsde.datasets.validate import validate_dataset
 from cellsde.errors import SchemaError
 
@@ -69,35 +67,23 @@ def save_dataset(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     path = Path(path)
     fmt = _format(path)
     validate_dataset(ds)
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise FileNotFoundError(f"directory {str(parent)!r} does not exist; create it first")
-    tmp = parent / f".{path.name}.tmp-{uuid.uuid4().hex[:12]}"
-    try:
-        if fmt == "netcdf":
-            _write_netcdf(ds, tmp, path)
-        else:
-            if path.exists() and not _is_zarr_store(path):
-                raise FileExistsError(
-                    f"{str(path)!r} exists and is not a zarr store; refusing to replace it"
-                )
+    if fmt == "netcdf":
+        _write_netcdf(ds, path)
+    else:
+        if path.exists() and not _is_zarr_store(path):
+            raise FileExistsError(
+                f"{str(path)!r} exists and is not a zarr store; refusing to replace it"
+            )
+        with atomic_path(path, directory=True) as tmp:
             ds.to_zarr(tmp, mode="w", zarr_format=2, consolidated=True)
-            _swap_in_directory(tmp, path)
-    finally:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        elif tmp.exists():
-            tmp.unlink()
     return path
 
 
-def _write_netcdf(ds: xr.Dataset, tmp: Path, path: Path) -> None:
+def _write_netcdf(ds: xr.Dataset, path: Path) -> None:
     if path.is_dir():
         raise IsADirectoryError(f"{str(path)!r} is a directory; cannot write a file there")
-    ds.to_netcdf(tmp, engine="h5netcdf")
-    with open(tmp, "rb") as fh:  # data on disk before the name points at them
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        ds.to_netcdf(tmp, engine="h5netcdf")
 
 
 def write_table(ds: xr.Dataset, path: str | os.PathLike) -> Path:
@@ -109,15 +95,7 @@ def write_table(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     path = Path(path)
     if _format(path) != "netcdf":
         raise ValueError(f"result tables are written as netCDF; use a .nc path, not {path.name!r}")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise FileNotFoundError(f"directory {str(parent)!r} does not exist; create it first")
-    tmp = parent / f".{path.name}.tmp-{uuid.uuid4().hex[:12]}"
-    try:
-        _write_netcdf(ds, tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    _write_netcdf(ds, path)
     return path
 
 
@@ -125,21 +103,6 @@ def _is_zarr_store(path: Path) -> bool:
     return path.is_dir() and any(
         (path / name).exists() for name in (".zgroup", "zarr.json", ".zmetadata")
     )
-
-
-def _swap_in_directory(new: Path, path: Path) -> None:
-    """Put directory ``new`` at ``path``; an old store there is moved aside, then deleted."""
-    if not path.exists():
-        os.rename(new, path)
-        return
-    old = path.parent / f".{path.name}.old-{uuid.uuid4().hex[:12]}"
-    os.rename(path, old)
-    try:
-        os.rename(new, path)
-    except OSError:
-        os.rename(old, path)  # put the previous store back before reporting the failure
-        raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def open_dataset(path: str | os.PathLike) -> xr.Dataset:

@@ -13,15 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import uuid
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
 from cellsde.datasets import schema as S
-from cellsde.datasets.io import _is_zarr_store, _swap_in_directory
+from cellsde.datasets.atomic import atomic_path, atomic_write_text
+from cellsde.datasets.io import _is_zarr_store
 from cellsde.datasets.validate import validate_dataset
 from cellsde.errors import CellsdeError
 
@@ -54,12 +53,7 @@ def read_manifest(path: str | os.PathLike) -> dict:
 
 
 def _write_manifest(path: Path, manifest: dict) -> None:
-    tmp = path / f".{MANIFEST}.tmp-{uuid.uuid4().hex[:12]}"
-    with open(tmp, "w") as fh:
-        json.dump(manifest, fh, sort_keys=True)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path / MANIFEST)
+    atomic_write_text(path / MANIFEST, json.dumps(manifest, sort_keys=True))
 
 
 def create_store(path: Path, template: xr.Dataset, manifest: dict, chunk_cells: int) -> None:
@@ -75,17 +69,12 @@ def create_store(path: Path, template: xr.Dataset, manifest: dict, chunk_cells: 
     chunks = (chunk_cells, shape[1], shape[2])
     lazy = template.assign({S.X: (S.X_DIMS, da.full(shape, np.nan, chunks=chunks))})
     validate_dataset(lazy)
-    tmp = parent / f".{path.name}.tmp-{uuid.uuid4().hex[:12]}"
-    try:
+    with atomic_path(path, directory=True) as tmp:
         lazy.to_zarr(
             tmp, mode="w", zarr_format=2, consolidated=True, compute=False,
             encoding={S.X: {"chunks": chunks, "_FillValue": np.nan}},
         )  # fmt: skip
         _write_manifest(tmp, {**manifest, "done": []})
-        _swap_in_directory(tmp, path)
-    finally:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_chunk(path: Path, start: int, x: np.ndarray, index: int) -> None:

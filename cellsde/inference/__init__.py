@@ -1,9 +1,12 @@
-"""Heterogeneity inference internals; the front door is :func:`cellsde.infer`.
+"""Heterogeneity inference: theta per group of cells, with its uncertainty.
 
-Public names::
+The front door is :func:`cellsde.infer` (defined in :mod:`cellsde.inference.infer`); it runs
+the steps ``prepare`` -> ``estimators`` -> ``uncertainty`` -> ``result``. The building blocks
+for one's own pipelines::
 
     Amortizer, AmortizerConfig, save_amortizer, load_amortizer   the amortised network
-    train_amortizer(model, *, x0, lo, hi, times, observed, readout, ...)
+    simulate_training_sets(model, *, x0, lo, hi, times, readout, ...) -> (y, theta)
+    train_amortizer(y, theta, *, observed, params, times, ...)  -> Amortizer
     minimise_tw2(model, data, *, lo, hi, starts, ...)           batched tW2 search over theta
     resample_cells(data, *, n_boot, generator)                  bootstrap of a group's cells
     parametric_interval(model, data, theta_hat, estimate, ...)  calibrated (parametric) interval
@@ -11,7 +14,7 @@ Public names::
 """
 
 from cellsde.inference.amortized import Amortizer, AmortizerConfig, load_amortizer, save_amortizer
-from cellsde.inference.amortized_train import train_amortizer
+from cellsde.inference.amortized_train import simulate_training_sets, train_amortizer
 from cellsde.inference.bootstrap import resample_cells
 from cellsde.inference.groups import assign_groups
 from cellsde.inference.parametric import ParametricInterval, parametric_interval
@@ -27,5 +30,6 @@ __all__ = [
     "parametric_interval",
     "resample_cells",
     "save_amortizer",
+    "simulate_training_sets",
     "train_amortizer",
 ]

@@ -1,4 +1,5 @@
-"""Training the amortised inference network on simulations of a population model."""
+"""Training the amortised inference network: :func:`train_amortizer` on trajectories with known
+parameters, and :func:`simulate_training_sets` to draw those from a population model."""
 
 from __future__ import annotations
 
@@ -8,79 +9,64 @@ from cellsde.inference.amortized import Amortizer, AmortizerConfig
 from cellsde.nn.base import PopulationModel
 
 
-def simulate_sets(
-    model: PopulationModel,
-    *,
-    x0: torch.Tensor,
-    theta: torch.Tensor,
-    times: torch.Tensor,
-    readout: torch.Tensor,
-    k: int,
-    dt: float,
-    generator: torch.Generator,
-) -> torch.Tensor:
-    """``k`` paths per parameter set, observed coordinates only.
-
-    Parameters
-    ----------
-    x0 : torch.Tensor, shape (n0, species)
-        Pool of initial states, cycled through.
-    theta : torch.Tensor, shape (set, param)
-    readout : torch.Tensor, shape (species, observed)
-        Linear map from model species to observed coordinates.
-
-    Returns
-    -------
-    torch.Tensor, shape (set, k, time, observed)
-    """
-    n = theta.shape[0]
-    idx = torch.arange(n * k, device=x0.device) % x0.shape[0]
-    with torch.no_grad():
-        paths = model.sample_paths(
-            x0[idx], theta.repeat_interleave(k, 0), times, dt=dt, generator=generator
-        )
-    return (paths @ readout).reshape(n, k, len(times), -1)
-
-
-def train_amortizer(
+def simulate_training_sets(
     model: PopulationModel,
     *,
     x0: torch.Tensor,
     lo: torch.Tensor,
     hi: torch.Tensor,
     times: torch.Tensor,
-    observed: tuple[str, ...],
     readout: torch.Tensor,
-    k_max: int = 32,
     n_sets: int = 512,
-    epochs: int = 1500,
+    k: int = 32,
     dt: float = 1e-2,
-    lr: float = 3e-3,
-    weight_decay: float = 1e-4,
-    hidden: int = 64,
     seed: int = 0,
-) -> Amortizer:
-    """Train an :class:`Amortizer` on ``n_sets`` parameter sets drawn uniformly in [lo, hi].
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Training sets for :func:`train_amortizer` from simulations of ``model``.
 
-    The sets are simulated with ``model`` (``k_max`` paths each), then
-    :func:`fit_amortizer` trains on them.
+    ``n_sets`` parameter sets are drawn uniformly in the box [lo, hi] and ``k`` paths are
+    simulated for each.
+
+    Parameters
+    ----------
+    x0 : torch.Tensor, shape (n0, species)
+        Pool of initial states, cycled through.
+    lo, hi : torch.Tensor, shape (param,)
+        The box theta is drawn from.
+    times : torch.Tensor, shape (time,)
+        Observation times.
+    readout : torch.Tensor, shape (species, observed)
+        Linear map from model species to observed coordinates.
+    n_sets, k : int
+        Parameter sets, paths per set.
+    dt : float
+        Euler–Maruyama step.
+    seed : int
+        Seeds ``generator`` when none is given.
+    generator : torch.Generator, optional
+        Source of theta and of the Brownian increments; pass the same one on to
+        :func:`train_amortizer` to make the whole training one random stream.
 
     Returns
     -------
-    Amortizer
-        The trained network (in eval mode).
+    y : torch.Tensor, shape (set, k, time, observed)
+        The observed coordinates of the paths.
+    theta : torch.Tensor, shape (set, param)
+        The parameters of each set.
     """
-    gen = torch.Generator(device=x0.device).manual_seed(seed)
+    gen = generator or torch.Generator(device=x0.device).manual_seed(seed)
     u = torch.rand((n_sets, lo.shape[0]), generator=gen, device=gen.device).to(x0.device)
     theta = lo + (hi - lo) * u  # (set, param)
-    y = simulate_sets(model, x0=x0, theta=theta, times=times, readout=readout,
-                      k=k_max, dt=dt, generator=gen)  # fmt: skip
-    return fit_amortizer(y, theta, observed=observed, params=model.param_names, times=times,
-                         lo=lo, hi=hi, k_max=k_max, epochs=epochs, lr=lr,
-                         weight_decay=weight_decay, hidden=hidden, generator=gen, seed=seed)  # fmt: skip
+    idx = torch.arange(n_sets * k, device=x0.device) % x0.shape[0]
+    with torch.no_grad():
+        paths = model.sample_paths(
+            x0[idx], theta.repeat_interleave(k, 0), times, dt=dt, generator=gen
+        )
+    return (paths @ readout).reshape(n_sets, k, len(times), -1), theta
 
 
-def fit_amortizer(
+def train_amortizer(
     y: torch.Tensor,
     theta: torch.Tensor,
     *,
@@ -100,8 +86,9 @@ def fit_amortizer(
 ) -> Amortizer:
     """Train an :class:`Amortizer` on given trajectories with known parameters.
 
-    Use it to train on simulations of the ground-truth (mechanistic) model, as the
-    END-nSDE paper does, instead of on simulations of a fitted model.
+    The trajectories may be simulations of a fitted model (:func:`simulate_training_sets`,
+    what :func:`cellsde.infer` does) or of the ground-truth (mechanistic) model, as the
+    END-nSDE paper does.
 
     Inputs are standardised per feature by the training mean and SD, the SD floored at 1/10
     of its mean over features (features constant in training, like a shared initial state,

@@ -12,6 +12,8 @@ import xarray as xr
 from cellsde._version import __version__
 from cellsde.datasets.schema import CELL, GROUP, PARAM, TIME
 from cellsde.inference.parametric import ParametricInterval
+from cellsde.inference.prepare import Prepared
+from cellsde.nn.base import PopulationModel
 
 UNCERTAINTY_TEXT = {
     "cells": "bootstrap over the group's cells (std, 5-95 % quantiles, percentile interval at level); "
@@ -43,7 +45,16 @@ def _summaries(
 
 
 def inference_result(
-    data, grouped, assignment, theta, boot, tw2, n_cells, lo, hi, model, *, attrs
+    data: xr.Dataset,
+    prep: Prepared,
+    theta: torch.Tensor,
+    boot: torch.Tensor | ParametricInterval | None,
+    tw2: torch.Tensor,
+    lo: torch.Tensor,
+    hi: torch.Tensor,
+    model: PopulationModel,
+    *,
+    attrs: dict,
 ) -> xr.Dataset:
     """Assemble the result of :func:`cellsde.infer`.
 
@@ -51,21 +62,20 @@ def inference_result(
     ----------
     data : xarray.Dataset
         The input trajectories (for the ``source_group`` labels and the time units).
-    assignment : ndarray, shape (cell,)
-        Inference group of each cell.
+    prep : Prepared
+        The grouped data (each cell's group, cells per group).
     theta : torch.Tensor, shape (group, param)
         Estimates.
     boot : torch.Tensor of shape (group, boot, param), ParametricInterval or None
         Bootstrap draws (``uncertainty="cells"``), the calibrated interval, or none.
     tw2 : torch.Tensor, shape (group,)
         Achieved tW2 per group.
-    n_cells : torch.Tensor, shape (group,)
-        Cells per group.
     lo, hi : torch.Tensor, shape (param,)
         The model's training range (estimates outside it are flagged, not clipped).
     attrs : dict
         The call's settings (recorded as JSON in ``attrs["config"]``).
     """
+    assignment, n_cells = prep.assignment, prep.n_cells
     params = list(model.param_names)
     th = theta.detach().cpu().numpy().astype(float)
     std, q05, q95, c_lo, c_hi, debiased = _summaries(th, boot, level=attrs["level"])

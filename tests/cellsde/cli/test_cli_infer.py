@@ -11,7 +11,7 @@ from cellsde.cli.main import main
 from cellsde.datasets import save_dataset
 from cellsde.errors import CellsdeError
 from cellsde.inference.amortized import save_amortizer
-from cellsde.inference.amortized_train import fit_amortizer
+from cellsde.inference.amortized_train import train_amortizer
 from cellsde.inference.observables import derive_observables
 from cellsde.nn.checkpoint import save_model
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
@@ -44,7 +44,7 @@ def test_infer_cli_amortized_on_a_measured_sum_with_given_initial_states(tmp_pat
     y = torch.tensor(measured["x"].values, dtype=torch.float32).view(4, 8, -1, 1)
     theta = torch.tensor(ds["theta"].values[::8], dtype=torch.float32)
     times = torch.tensor(ds["time"].values, dtype=torch.float32)
-    net = fit_amortizer(y, theta, observed=("s",), params=cfg.params, times=times, k_max=8,
+    net = train_amortizer(y, theta, observed=("s",), params=cfg.params, times=times, k_max=8,
                         epochs=10, seed=0)  # fmt: skip
     apath = save_amortizer(net, tmp_path / "a.pt")
     out = tmp_path / "theta.nc"
@@ -70,16 +70,15 @@ def test_infer_cli_amortized_on_a_measured_sum_with_given_initial_states(tmp_pat
 
 
 def test_infer_cli_saves_the_amortizer_it_trains(tmp_path, monkeypatch, capsys):
-    import importlib
-
+    from cellsde.inference import estimators as est
     from cellsde.inference.amortized import load_amortizer
 
-    infer_mod = importlib.import_module("cellsde.infer")  # the module (cellsde.infer is shadowed)
-
-    real = infer_mod.train_amortizer
-    monkeypatch.setattr(  # a small training run keeps the test fast
-        infer_mod, "train_amortizer", lambda *a, **k: real(*a, **{**k, "n_sets": 16, "epochs": 3})
+    sets, train = est.simulate_training_sets, est.train_amortizer
+    # a small training run keeps the test fast
+    monkeypatch.setattr(
+        est, "simulate_training_sets", lambda *a, **k: sets(*a, **{**k, "n_sets": 16})
     )
+    monkeypatch.setattr(est, "train_amortizer", lambda *a, **k: train(*a, **{**k, "epochs": 3}))
     ds = damped_dataset(n_per_group=8, grid=(-0.5, 0.5), seed=2)
     data = tmp_path / "d.nc"
     save_dataset(ds.drop_vars("theta"), data)

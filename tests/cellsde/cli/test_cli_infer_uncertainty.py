@@ -8,7 +8,7 @@ import xarray as xr
 from cellsde.cli.main import main
 from cellsde.datasets import save_dataset
 from cellsde.inference.amortized import save_amortizer
-from cellsde.inference.amortized_train import fit_amortizer
+from cellsde.inference.amortized_train import train_amortizer
 from cellsde.nn.checkpoint import save_model
 from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
 
@@ -27,7 +27,7 @@ def test_infer_cli_parametric_uncertainty_at_a_level(tmp_path, capsys):
     mpath = tmp_path / "m.pt"
     save_model(model, mpath, metadata={"fit_config": '{"dt": 0.1}'})
     y = torch.tensor(ds["x"].values, dtype=torch.float32).view(4, 6, -1, 2)
-    net = fit_amortizer(y, torch.tensor(ds["theta"].values[::6], dtype=torch.float32),
+    net = train_amortizer(y, torch.tensor(ds["theta"].values[::6], dtype=torch.float32),
                         observed=("x1", "x2"), params=("omega1", "omega2"),
                         times=torch.tensor(ds["time"].values, dtype=torch.float32), k_max=6, epochs=10)  # fmt: skip
     apath = save_amortizer(net, tmp_path / "a.pt")

@@ -9,10 +9,10 @@ import xarray as xr
 
 import models_bio as mb
 from cellsde.errors import CellsdeError, ModelMismatchError
-from cellsde.infer import infer
 from cellsde.inference.amortized import load_amortizer, save_amortizer
-from cellsde.inference.amortized_train import train_amortizer
+from cellsde.inference.amortized_train import simulate_training_sets, train_amortizer
 from cellsde.inference.groups import assign_groups
+from cellsde.inference.infer import infer
 from cellsde.nn.mechanistic import MechanisticSDE
 from cellsde.nn.rollout import rollout
 
@@ -78,8 +78,11 @@ def test_amortized_round_trip_and_reuse(truth, data, tmp_path):
     lo, hi = truth.theta_range()
     x0 = torch.tensor([[0.0, 1.0]])
     times = torch.tensor(data["time"].values, dtype=torch.float32)
-    net = train_amortizer(truth, x0=x0, lo=lo.float(), hi=hi.float(), times=times, observed=("x1", "x2"),
-                          readout=torch.eye(2), k_max=16, n_sets=64, epochs=60, dt=0.05, seed=0)  # fmt: skip
+    gen = torch.Generator().manual_seed(0)
+    y, theta = simulate_training_sets(truth, x0=x0, lo=lo.float(), hi=hi.float(), times=times,
+                                      readout=torch.eye(2), n_sets=64, k=16, dt=0.05, generator=gen)  # fmt: skip
+    net = train_amortizer(y, theta, observed=("x1", "x2"), params=truth.param_names, times=times,
+                          lo=lo.float(), hi=hi.float(), k_max=16, epochs=60, generator=gen)  # fmt: skip
     path = save_amortizer(net, tmp_path / "amortizer.pt")
     again = load_amortizer(path)
     r1 = infer(
@@ -177,9 +180,12 @@ def test_coverage_of_the_stated_uncertainty(truth):
     ds, omega = held_out_groups(48, 32, seed=0)
     lo, hi = truth.theta_range()
     times = torch.tensor(ds["time"].values, dtype=torch.float32)
-    net = train_amortizer(truth, x0=torch.tensor([[0.0, 1.0]]), lo=lo.float(), hi=hi.float(), times=times,
-                          observed=("x1", "x2"), readout=torch.eye(2), k_max=32, n_sets=256, epochs=400,
-                          dt=0.02, seed=2)  # fmt: skip
+    gen = torch.Generator().manual_seed(2)
+    y, theta = simulate_training_sets(truth, x0=torch.tensor([[0.0, 1.0]]), lo=lo.float(), hi=hi.float(),
+                                      times=times, readout=torch.eye(2), n_sets=256, k=32, dt=0.02,
+                                      generator=gen)  # fmt: skip
+    net = train_amortizer(y, theta, observed=("x1", "x2"), params=truth.param_names, times=times,
+                          lo=lo.float(), hi=hi.float(), k_max=32, epochs=400, generator=gen, seed=2)  # fmt: skip
     res = infer(truth, ds, method="amortized", amortizer=net, uncertainty="parametric",
                 n_bootstrap=100, level=0.95, dt=0.02, seed=3)  # fmt: skip
     inside = (omega >= res["theta_lo"].values) & (omega <= res["theta_hi"].values)

@@ -10,8 +10,8 @@ import xarray as xr
 
 import models_bio as mb
 from cellsde.errors import CellsdeError, ModelMismatchError
-from cellsde.infer import infer
-from cellsde.inference.amortized_train import fit_amortizer
+from cellsde.inference.amortized_train import train_amortizer
+from cellsde.inference.infer import infer
 from cellsde.inference.observables import derive_observables
 from cellsde.nn.mechanistic import MechanisticSDE
 
@@ -45,14 +45,14 @@ def test_derive_observables_is_the_weighted_sum_and_propagates_nan():
         derive_observables(ds, {"s": {"a": 1.0, "z": 1.0}}, names=["s"])
 
 
-def test_fit_amortizer_learns_a_spread_parameter():
+def test_train_amortizer_learns_a_spread_parameter():
     # Oracle: y = sigma * N(0, 1) per time with log10 sigma = theta; the group's sample
     # spread identifies theta, so the trained net must beat the prior mean by far.
     gen = torch.Generator().manual_seed(0)
     n_sets, n, t = 96, 32, 6
     theta = torch.rand(n_sets, 1, generator=gen) * 2 - 2  # in [-2, 0]
     y = 10 ** theta[:, None, None, :] * torch.randn(n_sets, n, t, 1, generator=gen)
-    net = fit_amortizer(y, theta, observed=("s",), params=("w",), times=torch.arange(t * 1.0),
+    net = train_amortizer(y, theta, observed=("s",), params=("w",), times=torch.arange(t * 1.0),
                         k_max=16, epochs=400, hidden=32, seed=1)  # fmt: skip
     th_test = torch.linspace(-1.8, -0.2, 9)[:, None]
     y_test = 10 ** th_test[:, None, None, :] * torch.randn(9, 16, t, 1, generator=gen)
@@ -63,10 +63,10 @@ def test_fit_amortizer_learns_a_spread_parameter():
     assert err < 0.3 * prior, (err, prior)
     assert net.config.observed == ("s",) and net.config.k_max == 16
     with pytest.raises(ValueError, match="k_max=40 needs"):
-        fit_amortizer(y, theta, observed=("s",), params=("w",), times=torch.arange(t * 1.0),
+        train_amortizer(y, theta, observed=("s",), params=("w",), times=torch.arange(t * 1.0),
                       k_max=40)  # fmt: skip
     with pytest.raises(ValueError, match="do not match"):
-        fit_amortizer(y, theta, observed=("s", "u"), params=("w",), times=torch.arange(t * 1.0))
+        train_amortizer(y, theta, observed=("s", "u"), params=("w",), times=torch.arange(t * 1.0))
 
 
 def test_infer_forms_a_derived_observable_for_the_amortizer():
@@ -76,7 +76,7 @@ def test_infer_forms_a_derived_observable_for_the_amortizer():
     y = x.sum(-1, keepdim=True).view(4, 8, 6, 1)  # (set, cell, time, 1): x1 + x2
     theta = torch.tensor(data["theta"].values[::8], dtype=torch.float32)
     times = torch.tensor(data["time"].values, dtype=torch.float32)
-    net = fit_amortizer(y, theta, observed=("s",), params=truth.param_names, times=times,
+    net = train_amortizer(y, theta, observed=("s",), params=truth.param_names, times=times,
                         k_max=8, epochs=20, seed=0)  # fmt: skip
     res = infer(truth, data.drop_vars("theta"), method="amortized", amortizer=net,
                 observables=SUM, n_bootstrap=0, dt=0.05, n_paths=16)  # fmt: skip
@@ -105,7 +105,7 @@ def test_spread_features_round_trip_and_learn(tmp_path):
     gen = torch.Generator().manual_seed(3)
     theta = torch.rand(64, 1, generator=gen) * 2 - 2
     y = 10 ** theta[:, None, None, :] * torch.randn(64, 16, 5, 1, generator=gen)
-    net = fit_amortizer(y, theta, observed=("s",), params=("w",), times=torch.arange(5.0),
+    net = train_amortizer(y, theta, observed=("s",), params=("w",), times=torch.arange(5.0),
                         k_max=16, epochs=300, hidden=16, seed=0, spread_features=True)  # fmt: skip
     # the standardisation of the log spread comes from the training groups
     z = (y.flatten(-2) - net.y_loc) / net.y_scale
@@ -129,7 +129,7 @@ def test_a_feature_constant_in_training_gets_a_scale_floor():
     theta = torch.rand(48, 1, generator=gen) * 2 - 2
     y = 10 ** theta[:, None, None, :] * torch.randn(48, 8, 6, 1, generator=gen).cumsum(2)
     y[:, :, 0] = 0.5  # shared initial state
-    net = fit_amortizer(y, theta, observed=("s",), params=("w",), times=torch.arange(6.0),
+    net = train_amortizer(y, theta, observed=("s",), params=("w",), times=torch.arange(6.0),
                         k_max=8, epochs=100, hidden=16, seed=0)  # fmt: skip
     sd = y.flatten(-2).reshape(-1, 6).std(0)
     assert float(net.y_scale[0]) == pytest.approx(0.1 * float(sd.mean()), rel=1e-5)

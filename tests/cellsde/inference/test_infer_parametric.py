@@ -7,8 +7,8 @@ import xarray as xr
 
 import models_bio as mb
 from cellsde.errors import CellsdeError
-from cellsde.infer import infer
-from cellsde.inference.amortized_train import train_amortizer
+from cellsde.inference.amortized_train import simulate_training_sets, train_amortizer
+from cellsde.inference.infer import infer
 from cellsde.inference.parametric import parametric_interval, simulate_like
 from cellsde.nn.mechanistic import MechanisticSDE
 from cellsde.nn.training_data import GroupedData
@@ -133,9 +133,11 @@ def test_amortized_estimate_beyond_the_training_range_is_flagged_not_clipped():
     ds = xr.Dataset({"x": (("cell", "time", "species"), x.numpy().astype(float))},
                     coords={"time": times.numpy(), "species": ["x1", "x2"],
                             "group": ("cell", np.repeat([0, 1], 32))})  # fmt: skip
-    net = train_amortizer(truth, x0=torch.tensor([[0.0, 1.0]]), lo=torch.full((2,), -1.6),
-                          hi=torch.full((2,), 1.6), times=times, observed=("x1", "x2"),
-                          readout=torch.eye(2), k_max=32, n_sets=256, epochs=300, dt=0.02, seed=1)  # fmt: skip
+    lo, hi, gen = torch.full((2,), -1.6), torch.full((2,), 1.6), torch.Generator().manual_seed(1)
+    y, theta = simulate_training_sets(truth, x0=torch.tensor([[0.0, 1.0]]), lo=lo, hi=hi, times=times,
+                                      readout=torch.eye(2), n_sets=256, k=32, dt=0.02, generator=gen)  # fmt: skip
+    net = train_amortizer(y, theta, observed=("x1", "x2"), params=truth.param_names, times=times,
+                          lo=lo, hi=hi, k_max=32, epochs=300, generator=gen, seed=1)  # fmt: skip
     res = infer(truth, ds, method="amortized", amortizer=net, n_bootstrap=0, dt=0.02)
     th, flag = res["theta"].values, res["out_of_range"].values
     assert th[0, 0] > 1.0 and flag[0, 0], th  # reported beyond the range, flagged

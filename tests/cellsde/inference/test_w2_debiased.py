@@ -7,7 +7,7 @@ import torch
 import xarray as xr
 
 import models_bio as mb
-from cellsde.infer import infer
+from cellsde.inference.infer import infer
 from cellsde.inference.w2_search import debiased_tw2, objective
 from cellsde.nn.mechanistic import MechanisticSDE
 from cellsde.nn.training_data import GroupedData

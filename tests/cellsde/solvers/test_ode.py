@@ -218,7 +218,7 @@ def test_validation_errors():
 @pytest.mark.slow
 def test_steady_state_matches_guo2024_phase1_helper():
     # independent implementation in models_bio (the NF-kB engineer's phase-1 rule)
-    steady = pytest.importorskip("models_bio.nfkb_steady")
+    steady = pytest.importorskip("models_bio.nfkb.steady")
     import models_bio
 
     net = models_bio.get("guo2024", ligand="TNF", dose=10)

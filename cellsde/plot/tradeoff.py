@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from cellsde.errors import CellsdeError
-from cellsde.plotting.style import PALETTE, cellsde_style, figure_axes, role_style, with_units
+from cellsde.plot.style import PALETTE, cellsde_style, figure_axes, role_style, with_units
 
 
 def pareto_front(parameters, w2) -> np.ndarray:

@@ -18,11 +18,11 @@ from scipy.signal import find_peaks
 
 import models_bio
 from models_bio.heterogeneity import LogitNormal, LogNormal
-from models_bio.nfkb_guo2024 import DOSE_SCALE, LIGANDS, dose_to_uM, dose_units, guo2024
-from models_bio.nfkb_noise import guo2024_basal_state
-from models_bio.nfkb_steady import apply_stimulus, phase1_steady_state
+from models_bio.nfkb.guo2024 import DOSE_SCALE, LIGANDS, dose_to_uM, dose_units, guo2024
+from models_bio.nfkb.noise import guo2024_basal_state
+from models_bio.nfkb.steady import apply_stimulus, phase1_steady_state
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+SHARED = Path(__file__).resolve().parents[3].parent / "shared"
 REPRESENTATIVE = SHARED / "data" / "end-nsde" / "representative_ode_nuclear_nfkb.csv"
 
 

@@ -2,7 +2,7 @@
 
 Every function takes keyword-only options and ``ax=None`` (a new figure when None) and
 returns the :class:`matplotlib.figure.Figure`; none calls ``plt.show``. Colours and line
-styles follow roles (data / model / baselines / floor, see :mod:`cellsde.plotting.style`).
+styles follow roles (data / model / baselines / floor, see :mod:`cellsde.plot.style`).
 
 Public names::
 
@@ -16,13 +16,13 @@ Public names::
     cellsde_style()   PALETTE   LINESTYLES
 """
 
-from cellsde.plotting.distributions import marginals
-from cellsde.plotting.pareto import pareto, pareto_front
-from cellsde.plotting.recovery import theta_heatmap, theta_recovery
-from cellsde.plotting.save import save_figure
-from cellsde.plotting.style import LINESTYLES, OKABE_ITO, PALETTE, cellsde_style
-from cellsde.plotting.trajectories import trajectory_fan
-from cellsde.plotting.w2 import w2_over_time
+from cellsde.plot.distributions import marginals
+from cellsde.plot.recovery import theta_heatmap, theta_recovery
+from cellsde.plot.save import save_figure
+from cellsde.plot.style import LINESTYLES, OKABE_ITO, PALETTE, cellsde_style
+from cellsde.plot.tradeoff import pareto, pareto_front
+from cellsde.plot.trajectories import trajectory_fan
+from cellsde.plot.w2 import w2_over_time
 
 __all__ = [
     "LINESTYLES",

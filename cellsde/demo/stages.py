@@ -1,4 +1,4 @@
-"""The stages of ``cellsde demo`` (see :mod:`cellsde.demo`).
+"""The stages of ``cellsde demo`` (see :mod:`cellsde.demo.run`).
 
 Each stage is ``stage(root, cfg, numbers, *, guo, progress) -> (files, new_numbers)``: it
 reads what earlier stages wrote in ``root``, writes its own files (atomically) and returns
@@ -12,10 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from cellsde.demo import DemoConfig, held_out_mask
-
-REPO_DATA = Path(__file__).resolve().parents[1] / "data" / "example_tracks.csv"
-K1, K2 = 0.3, 0.1  # damped oscillator noise constants (the paper's k1, k2 sweep)
+from cellsde.demo.config import EXAMPLE_TRACKS, K1, K2, DemoConfig, held_out_mask
+from cellsde.demo.report import write_report
 
 
 def _figure(fig: Any, root: Path, stem: str) -> str:
@@ -34,9 +32,9 @@ def stage_tracks(
     from cellsde.datasets import import_csv, import_report, save_dataset
     from cellsde.plot import trajectory_fan
 
-    if not REPO_DATA.is_file():
+    if not EXAMPLE_TRACKS.is_file():
         return [], {"tracks_cells": None}
-    ds = import_csv(REPO_DATA, cell_col="track_id", time_col="time_min", time_units="min",
+    ds = import_csv(EXAMPLE_TRACKS, cell_col="track_id", time_col="time_min", time_units="min",
                     species=["nfkb_nuc", "nfkb_cyt"], group_col="condition")  # fmt: skip
     save_dataset(ds, root / "tracks.nc")
     fig = trajectory_fan(ds, species="nfkb_nuc")
@@ -156,7 +154,7 @@ def stage_infer(
     root: Path, cfg: DemoConfig, numbers: dict, *, guo, progress
 ) -> tuple[list[str], dict]:
     from cellsde.datasets.io import write_table
-    from cellsde.infer import infer
+    from cellsde.inference.infer import infer
     from cellsde.nn.checkpoint import load_model
     from cellsde.plot import theta_recovery
 
@@ -189,6 +187,7 @@ def stage_compress(
     root: Path, cfg: DemoConfig, numbers: dict, *, guo, progress
 ) -> tuple[list[str], dict]:
     from cellsde.compression import compress
+    from cellsde.datasets.atomic import atomic_path
     from cellsde.nn.checkpoint import load_model, save_model
     from cellsde.plot import pareto
     from cellsde.training.config import FitConfig
@@ -200,7 +199,8 @@ def stage_compress(
     res = compress(wide, train, valid=held, widths=(cfg.compress_width,), max_dendrites=1, mode="gd",
                    tolerance=0.05, config=config, seed=cfg.seed)  # fmt: skip
     table = res.table
-    table.to_csv(root / "compression.csv", index=False)
+    with atomic_path(root / "compression.csv") as tmp:
+        table.to_csv(tmp, index=False)
     save_model(res.best_model, root / "model_small.pt")
     fig = pareto(table["params"].to_numpy(), table["valid_tw2"].to_numpy(),
                  labels=table["candidate"].tolist(), kinds=table["kind"].tolist())  # fmt: skip
@@ -219,8 +219,6 @@ def stage_compress(
 def stage_report(
     root: Path, cfg: DemoConfig, numbers: dict, *, guo, progress
 ) -> tuple[list[str], dict]:
-    from cellsde.demo_report import write_report
-
     write_report(root, cfg, numbers)
     return ["report.md"], {}
 

@@ -9,8 +9,8 @@ import xarray as xr
 
 from cellsde.datasets import schema as S
 from cellsde.errors import CellsdeError
-from cellsde.plotting import _data as D
-from cellsde.plotting.style import cellsde_style, figure_axes, role_style, time_label, with_units
+from cellsde.plot import _data as D
+from cellsde.plot.style import cellsde_style, figure_axes, role_style, time_label, with_units
 
 W2_VAR = "w2"  # the (group, time) table in cellsde.evaluation results
 

@@ -1,6 +1,6 @@
 """Guo et al. 2024 macrophage NF-kB model: 52 species, 100 reactions, five ligands.
 
-The tables live in :mod:`models_bio.nfkb_guo2024_table`; this module builds the
+The tables live in :mod:`models_bio.nfkb.guo2024_table`; this module builds the
 :class:`~models_bio.network.ReactionNetwork`, converts doses to uM and declares the
 extrinsic heterogeneity.
 """
@@ -12,7 +12,7 @@ from types import MappingProxyType
 
 from models_bio.heterogeneity import Distribution, LogitNormal, LogNormal
 from models_bio.network import Parameter, Reaction, ReactionNetwork, Species
-from models_bio.nfkb_guo2024_table import (
+from models_bio.nfkb.guo2024_table import (
     INITIAL_TOTALS,
     NFKB_TOTAL,
     SPECIES,
@@ -154,7 +154,7 @@ def guo2024(
 
     Two-phase protocol: with a ``ligand``, ``stimulus = {ligand: dose in uM}``, so each cell
     is first brought to its own basal steady state (phase 1, ligand 0; see
-    :func:`models_bio.nfkb_steady.phase1_steady_state`), then the ligand is set at t = 0 and
+    :func:`models_bio.nfkb.steady.phase1_steady_state`), then the ligand is set at t = 0 and
     decays/is consumed freely (phase 2). With ``ligand=None`` the stimulus is empty and a
     simulation starts from the initial totals (i.e. it *is* phase 1).
 

@@ -7,7 +7,7 @@ import xarray as xr
 
 from cellsde.datasets import schema as S
 from cellsde.errors import CellsdeError
-from cellsde.plotting.style import PALETTE, cellsde_style, figure_axes, role_style, with_units
+from cellsde.plot.style import PALETTE, cellsde_style, figure_axes, role_style, with_units
 
 _ANNOTATE_MAX = 12  # write the value in each cell of grids up to this size per side
 

@@ -21,79 +21,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from cellsde._version import __version__
-
-HELD_OUT = (2, 6, 12, 18, 22)  # omega grid points never seen in training (indices in the 5x5 grid)
-
-
-@dataclass(frozen=True)
-class DemoConfig:
-    """Sizes of the demo (``small`` is what the test suite runs)."""
-
-    cells_per_group: int = 50
-    epochs: int = 150
-    hidden: tuple[int, ...] = (64, 64)
-    dt: float = 0.01
-    infer_iterations: int = 60
-    n_bootstrap: int = 10
-    compress_epochs: int = 100
-    compress_width: int = 8
-    seed: int = 0
-
-    @classmethod
-    def small(cls) -> DemoConfig:
-        return cls(
-            cells_per_group=16,
-            epochs=8,
-            hidden=(16, 16),
-            dt=0.05,
-            infer_iterations=8,
-            n_bootstrap=3,
-            compress_epochs=3,
-            compress_width=4,
-        )
-
-
-@dataclass
-class DemoRecord:
-    """Finished stages and their numbers (written to ``demo.json``)."""
-
-    stages: dict[str, str] = field(default_factory=dict)  # stage -> settings hash
-    numbers: dict[str, Any] = field(default_factory=dict)
-    files: dict[str, list[str]] = field(default_factory=dict)
+from cellsde.datasets.atomic import atomic_write_text
+from cellsde.demo.config import DemoConfig, DemoRecord, find_guo_file
+from cellsde.demo.stages import STAGES
 
 
 def _hash(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(obj, fh, indent=2, default=str)
-    os.replace(tmp, path)
-
-
-def find_guo_file(explicit: str | os.PathLike[str] | None = None) -> Path | None:
-    """The Guo 2024 ``example_data.mat``: ``explicit``, else ``../shared/data/nfkb-guo2024`` near here."""
-    if explicit is not None:
-        path = Path(explicit)
-        if not path.is_file():
-            raise FileNotFoundError(f"--data {str(path)!r} does not exist")
-        return path
-    rel = Path("shared") / "data" / "nfkb-guo2024" / "example_data.mat"
-    for base in (Path.cwd(), Path.cwd().parent, Path(__file__).resolve().parents[2]):
-        if (base / rel).is_file():
-            return base / rel
-    return None
 
 
 def run_demo(
@@ -124,8 +64,6 @@ def run_demo(
     """
     from tqdm.auto import tqdm
 
-    from cellsde.demo_stages import STAGES
-
     cfg = config or DemoConfig()
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
@@ -149,11 +87,7 @@ def run_demo(
         record.numbers.update(numbers)
         record.files[name] = files
         record.stages[name] = key
-        _write_json(record_path, asdict(record))  # a finished stage survives a later crash
+        # written after every stage, so a finished stage survives a later crash
+        atomic_write_text(record_path, json.dumps(asdict(record), indent=2, default=str))
         say(f"{name}: wrote {', '.join(files) if files else 'nothing (input not found)'}")
     return record
-
-
-def held_out_mask(groups: np.ndarray) -> np.ndarray:
-    """True for cells of the held-out omega groups."""
-    return np.isin(groups, HELD_OUT)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from cellsde._version import __version__
-from cellsde.demo import HELD_OUT, DemoConfig
+from cellsde.datasets.atomic import atomic_write_text
+from cellsde.demo.config import HELD_OUT, DemoConfig
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
@@ -113,9 +112,4 @@ def report_text(cfg: DemoConfig, n: dict[str, Any]) -> str:
 
 def write_report(root: Path, cfg: DemoConfig, numbers: dict[str, Any]) -> Path:
     """Write ``report.md`` into ``root`` atomically."""
-    path = root / "report.md"
-    fd, tmp = tempfile.mkstemp(prefix=".report.md.", dir=root)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(report_text(cfg, numbers))
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(root / "report.md", report_text(cfg, numbers))

@@ -16,8 +16,8 @@ import torch
 
 from models_bio.heterogeneity import Grid
 from models_bio.network import Parameter, ReactionNetwork
-from models_bio.nfkb_guo2024 import dose_to_uM, guo2024
-from models_bio.nfkb_steady import apply_stimulus, phase1_steady_state
+from models_bio.nfkb.guo2024 import dose_to_uM, guo2024
+from models_bio.nfkb.steady import apply_stimulus, phase1_steady_state
 from models_bio.sde import SDEModel
 
 # Default grid of log10 noise intensities (our choice, see guo2024_sde).
@@ -60,7 +60,7 @@ def guo2024_sde(
 
     State ``x`` (cell, 52) in uM, time in min, per-cell ``theta = (omega_ikba, omega_nfkb)``
     (log10 exponents), ``sigma_k = 10**omega_k``. With ``v_j(x)`` the rate of reaction #j
-    of :func:`~models_bio.nfkb_guo2024.guo2024` (uM/min) and ``x+ = max(x, 0)``::
+    of :func:`~models_bio.nfkb.guo2024.guo2024` (uM/min) and ``x+ = max(x, 0)``::
 
         dx = f(x+) dt + G(x+) dW,    W = (W1, W2) independent Brownian motions (sqrt(min))
         G[IkBat, 0] = sigma_1 * sqrt(v5 + v6)                 IkBa transcription #5, #6
@@ -95,7 +95,7 @@ def guo2024_sde(
     dose : float
         TNF dose in ``dose_units`` (default 100 ng/mL).
     dose_units : str
-        See :func:`models_bio.nfkb_guo2024.dose_units`.
+        See :func:`models_bio.nfkb.guo2024.dose_units`.
     omega_grid : tuple of float, optional
         Values of each omega on the grid; default :data:`OMEGA_GRID`.
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
+
+from cellsde.datasets.atomic import atomic_path
 
 
 def save_figure(
@@ -57,19 +58,12 @@ def save_figure(
     stem = Path(path_stem)
     if stem.suffix.lower().lstrip(".") in formats:
         stem = stem.with_suffix("")
-    parent = stem.parent
-    if not parent.is_dir():
-        raise FileNotFoundError(f"directory {str(parent)!r} does not exist; create it first")
-    written = []
+    written = []  # atomic_path raises FileNotFoundError when the directory is missing
     for fmt in formats:
         target = stem.with_name(f"{stem.name}.{fmt}")
-        tmp = parent / f".{target.name}.tmp-{uuid.uuid4().hex[:12]}"
         # reproducible files: no creation date in PDFs (the same figure gives the same bytes)
         meta = {"CreationDate": None} if fmt == "pdf" else None
-        try:
+        with atomic_path(target) as tmp:
             fig.savefig(tmp, format=fmt, dpi=dpi, metadata=meta)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
         written.append(target)
     return written

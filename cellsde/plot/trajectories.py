@@ -8,8 +8,8 @@ import numpy as np
 import xarray as xr
 
 from cellsde.datasets import schema as S
-from cellsde.plotting import _data as D
-from cellsde.plotting.style import (
+from cellsde.plot import _data as D
+from cellsde.plot.style import (
     PALETTE,
     cellsde_style,
     figure_axes,

@@ -14,7 +14,7 @@ from scipy.signal import find_peaks
 
 import models_bio
 from models_bio.heterogeneity import Grid, LogNormal
-from models_bio.nfkb_krishna import krishna2006
+from models_bio.nfkb.krishna import krishna2006
 
 # A point close to the standard-set limit cycle (end of a t' = 200 Radau rtol 1e-11 run from
 # (0, 0, 0)); the approach to the cycle is slow, so the period test starts here.

@@ -9,8 +9,8 @@ from scipy.integrate import solve_ivp
 
 import models_bio
 from models_bio.heterogeneity import Grid
-from models_bio.nfkb_guo2024 import guo2024
-from models_bio.nfkb_noise import OMEGA_GRID, guo2024_basal_state, guo2024_sde
+from models_bio.nfkb.guo2024 import guo2024
+from models_bio.nfkb.noise import OMEGA_GRID, guo2024_basal_state, guo2024_sde
 from models_bio.sde import SDEModel, SDEProtocol
 
 
