@@ -17,6 +17,7 @@ import numpy as np
 import xarray as xr
 
 from cellsde.datasets import schema as S
+from cellsde.datasets.timegrid import check_times
 from cellsde.errors import SchemaError
 
 __all__ = ["check_attrs_storable", "validate_dataset"]
@@ -98,17 +99,8 @@ def _check_time(ds: xr.Dataset) -> None:
             f"coord 'time' has dtype {t.dtype}; it must be float (numbers in the units of "
             "attrs['units'])"
         )
-    values = t.values
-    if not np.all(np.isfinite(values)):
-        bad = int(np.flatnonzero(~np.isfinite(values))[0])
-        raise SchemaError(f"coord 'time' has a non-finite value {values[bad]} at index {bad}")
-    steps = np.diff(values)
-    if np.any(steps <= 0):
-        i = int(np.flatnonzero(steps <= 0)[0])
-        raise SchemaError(
-            f"coord 'time' is not strictly increasing: time[{i}]={values[i]} then "
-            f"time[{i + 1}]={values[i + 1]}; sort with ds.sortby('time') and drop duplicates"
-        )
+    check_times(t.values, name="coord 'time'", error=SchemaError,
+                fix="sort with ds.sortby('time') and drop duplicates")  # fmt: skip
     units = t.attrs.get(S.ATTR_UNITS)
     if units is None:
         raise SchemaError(
