@@ -21,6 +21,7 @@ import torch
 import xarray as xr
 
 from cellsde.datasets.schema import GROUP, SPECIES, X
+from cellsde.datasets.units import match_units, model_units
 from cellsde.evaluation.coefficients import check_same_names, coefficient_error_sums
 from cellsde.evaluation.table import checked_groups, grouped_table, sample_groups, w2_array
 from cellsde.nn.base import PopulationModel
@@ -91,6 +92,7 @@ def evaluate(
                 "SDE-like model (ENDnSDE, NeuralODE); call evaluate without true_model"
             )
         check_same_names(model, true_model)
+    data = match_units(data, model_units(model))  # minutes vs hours: converted or refused
     grouped, observed = checked_groups(model, data, observed)
     n = int(n_paths or grouped.mask.shape[1])
     paths = sample_groups(model, grouped, n_paths=n, dt=dt, seed=seed)

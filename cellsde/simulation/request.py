@@ -25,6 +25,7 @@ from cellsde.simulation.kinds import (
     resolve_model,
     with_nominal,
 )
+from cellsde.simulation.molecules import counting_model
 from cellsde.simulation.theta import explicit_theta, sample_theta
 from cellsde.solvers.methods import choose_method
 from models_bio.sde import SDEModel
@@ -139,6 +140,7 @@ def build_population(
     if n_cells is None and theta is None and cells_per_group is None:
         raise ValueError("give n_cells, cells_per_group or theta")
     model = with_nominal(model, kind, dict(params or {}))
+    model = counting_model(model, kind, chosen.name)  # concentrations -> molecules, or refuse
     if theta is None:
         th, cols, group = sample_theta(
             model, n_cells=n_cells, seed=seed, heterogeneity=heterogeneity,
