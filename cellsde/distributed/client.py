@@ -6,6 +6,8 @@ import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from tqdm.auto import tqdm
+
 from cellsde.errors import CellsdeError
 
 # dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in every worker it spawns. Setting that
@@ -93,6 +95,25 @@ def run_tasks(
     rescheduled by the scheduler (``distributed.scheduler.allowed-failures``) and, past that
     limit, raises :class:`CellsdeError` naming the task.
     """
+    bar = tqdm(total=len(tasks), desc=f"{label}s", unit=label, leave=False, disable=None)
+    try:  # progress on a terminal only (tqdm's disable=None)
+        for item in _run_tasks(client, fn, tasks, retries=retries, label=label, unpack=unpack):
+            bar.update(1)
+            yield item
+    finally:
+        bar.close()
+
+
+def _run_tasks(
+    client: Any,
+    fn: Callable[[Any], Any],
+    tasks: Sequence[Any],
+    *,
+    retries: int = 2,
+    label: str = "task",
+    unpack: bool = False,
+) -> Iterator[tuple[int, Any]]:
+    """The work of :func:`run_tasks`, without the progress bar."""
     if client is None:
         for i, task in enumerate(tasks):
             yield i, fn(**task) if unpack else fn(task)

@@ -24,6 +24,7 @@ meant to catch the 100x mistakes (a step of 1e-3 over 480 minutes).
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Sequence
@@ -44,6 +45,8 @@ __all__ = [
     "rollout_estimate",
     "simulation_estimate",
 ]
+
+log = logging.getLogger("cellsde")
 
 # Share of the free memory an estimate may take: the rest is the interpreter, the data,
 # and the error of the estimate.
@@ -305,6 +308,7 @@ def check_memory(
         The estimate exceeds :data:`HEADROOM` of the free memory.
     """
     free = available_bytes(device) if available is None else float(available)
+    log.info("%s; %s free", estimate.line(), format_bytes(free))  # `cellsde ... --verbose`
     if estimate.bytes > HEADROOM * free:
         where = "GPU" if str(device).startswith("cuda") else "this machine"
         raise CellsdeError(

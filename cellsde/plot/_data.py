@@ -117,3 +117,14 @@ def observed(values: np.ndarray, species: str, name: str) -> np.ndarray:
     if not np.isfinite(values).any():
         raise CellsdeError(f"{name} has no observed value of species {species!r} (all NaN)")
     return values
+
+
+def group_title(ds: xr.Dataset, group) -> str | None:
+    """What a title says about the cells shown: ``"group 3, TNF 10 ng/mL"``, or the one
+    condition all cells of ``ds`` share (``group`` None), or None."""
+    from cellsde.datasets.conditions import condition_text
+
+    text = condition_text(ds, group)
+    if group is None:
+        return text
+    return f"group {group}" + (f", {text}" if text else "")

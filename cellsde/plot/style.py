@@ -75,7 +75,7 @@ STYLE_RC = {
     "svg.fonttype": "none",
 }
 
-NO_UNITS = "concentration"  # shown instead of a blank when a dataset records no species units
+NO_UNITS = "units not recorded"  # never a guess such as "concentration" for counts
 
 
 @contextlib.contextmanager
@@ -151,4 +151,4 @@ def with_units(name: str, units: str | None, *, missing: str = NO_UNITS) -> str:
 
 def time_label(units: str | None) -> str:
     """``"time (h)"``; ``"time (units not recorded)"`` when ``units`` is None."""
-    return with_units("time", units, missing="units not recorded")
+    return with_units("time", units)

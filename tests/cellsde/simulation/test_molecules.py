@@ -29,9 +29,7 @@ def test_molar_units_get_avogadro_times_the_scale():
     model = counting_model(_birth_death("uM"), "network", "ssa")
     assert model.system_size == pytest.approx(AVOGADRO * 1e-6)
     nano = _birth_death("nM", volume=1e-12)  # 0.1 nM in 1 pL: 60 molecules
-    assert counting_model(nano, "network", "tau").system_size == pytest.approx(
-        AVOGADRO * 1e-9
-    )
+    assert counting_model(nano, "network", "tau").system_size == pytest.approx(AVOGADRO * 1e-9)
 
 
 def test_ode_and_counts_are_left_alone():
