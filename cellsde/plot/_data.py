@@ -124,7 +124,20 @@ def group_title(ds: xr.Dataset, group) -> str | None:
     condition all cells of ``ds`` share (``group`` None), or None."""
     from cellsde.datasets.conditions import condition_text
 
-    text = condition_text(ds, group)
+    text = condition_text(ds, group) or _theta_text(ds, group)
     if group is None:
         return text
     return f"group {group}" + (f", {text}" if text else "")
+
+
+def _theta_text(ds: xr.Dataset, group) -> str | None:
+    """``"omega1 -0.5, omega2 0.5"`` when the cells (of ``group``) share one θ (at most 3)."""
+    if S.THETA not in ds or S.PARAM not in ds.coords or ds.sizes[S.PARAM] > 3:
+        return None
+    theta = np.asarray(ds[S.THETA].transpose(*S.THETA_DIMS).values, dtype=float)
+    if group is not None and S.GROUP in ds.coords:
+        theta = theta[np.asarray(ds[S.GROUP].values) == group]
+    if theta.shape[0] == 0 or not np.allclose(theta, theta[0], rtol=1e-9, atol=0.0):
+        return None
+    names = [str(p) for p in ds[S.PARAM].values]
+    return ", ".join(f"{p} {v:.3g}" for p, v in zip(names, theta[0]))

@@ -106,18 +106,34 @@ def group_panels(
         axes = np.atleast_1d(
             fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)
         ).ravel()
+        handles: tuple = ([], [])
         for k, (ax, g) in enumerate(zip(axes, chosen)):
             plot(data, species=name, model=model, group=g, ax=ax, **options)
-            ax.set_title(D.group_title(data, g) or "all cells", loc="left", fontsize=8)
+            ax.set_title(_panel_title(data, g), loc="left", fontsize=8)
             legend = ax.get_legend()
-            if legend is not None and k != len(chosen) - 1:
+            if legend is not None:  # one legend for the figure, below the panels
+                handles = ax.get_legend_handles_labels()
                 legend.remove()
             if k % cols:
                 ax.set_ylabel("")
-            if k < len(chosen) - cols:
+            if k + cols < len(chosen):
                 ax.set_xlabel("")
+            else:  # nothing below this panel: it shows the time ticks itself
+                ax.xaxis.set_tick_params(labelbottom=True)
         for ax in axes[len(chosen) :]:
             ax.set_visible(False)
+        if handles[0]:
+            fig.legend(*handles, loc="outside lower center", ncols=min(4, len(handles[0])))
         shown = f"{len(chosen)} of {n_all} groups" if len(chosen) < n_all else f"{n_all} groups"
         fig.suptitle(f"{name}, one panel per group ({shown})", x=0.01, ha="left", fontsize=9)
     return fig
+
+
+def _panel_title(data: xr.Dataset, group) -> str:
+    """``"group TNF, TNF 10 ng/mL (60 cells)"``: which cells a panel shows."""
+    n = (
+        data.sizes[S.CELL]
+        if group is None
+        else int(np.sum(np.asarray(data[S.GROUP].values) == group))
+    )
+    return f"{D.group_title(data, group) or 'all cells'} ({n} cells)"
