@@ -120,7 +120,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         model = _counted(model_from_spec(args.model, model_options(args)), args)
         _check_recipes(model, recipes)
-        _note_memory(model, args, options)
         if chunk is not None:
             return _run_chunked(args, out, model, options, chunk, recipes)
         from cellsde.simulation import simulate
@@ -162,18 +161,6 @@ def _check_recipes(model, recipes: dict) -> None:
 
     resolved, kind = resolve_model(model)
     _observables.check_parts(recipes, reportable(resolved, kind)[0], whose="the model")
-
-
-def _note_memory(model, args: argparse.Namespace, options: dict) -> None:
-    """``--verbose``: the estimated peak memory of the output (the library refuses too much)."""
-    from cellsde.nn.memory import simulation_estimate
-    from cellsde.simulation.kinds import reportable, resolve_model
-
-    resolved, kind = resolve_model(model)
-    n_species = len(reportable(resolved, kind)[0])
-    est = simulation_estimate(cells=args.cells, times=len(options["times"]), species=n_species,
-                              fix="")  # fmt: skip
-    log.info(est.line())
 
 
 def _label(ds, model, args: argparse.Namespace, recipes: dict):

@@ -34,15 +34,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from cellsde.nn.memory import check_memory, simulation_estimate
 from cellsde.simulation.chunked import DEFAULT_CHUNK_CELLS, run_chunked
 from cellsde.simulation.request import build_population
 from cellsde.simulation.run import run
-
-_MEMORY_FIX = (
-    "simulate fewer cells or output times (--save-every), or write a .zarr in chunks "
-    "(simulate_to_zarr, --chunk-cells)"
-)
 
 
 def simulate(
@@ -127,8 +121,6 @@ def simulate(
         cells_per_group=cells_per_group, x0=x0, observables=observables,
         solver_options=solver_options,
     )  # fmt: skip
-    check_memory(simulation_estimate(cells=population.n_cells, times=population.times.size,
-                                     species=len(population.species), fix=_MEMORY_FIX))  # fmt: skip
     if client is not None or chunk_cells is not None:
         chunk = DEFAULT_CHUNK_CELLS if chunk_cells is None else chunk_cells
         return run_chunked(population, chunk_cells=chunk, client=client)
