@@ -152,7 +152,7 @@ def w2_over_time(
             raise ValueError(f"floor must be 'auto', None, a number or a table; got {floor!r}")
         n_sim = items[0].attrs.get("n_paths") if isinstance(items[0], xr.Dataset) else None
         floor = None if data is None else _auto_floor(data, species, seed, n_sim)
-        floor_label = "sampling floor (data halves, rescaled to the model's sample size)"
+        floor_label = "sampling floor (data halves, at the model's size)"
     else:
         floor_label = "sampling floor"
     if isinstance(floor, xr.Dataset):
