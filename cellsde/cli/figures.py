@@ -189,7 +189,11 @@ def _model_cells(args: argparse.Namespace, data: xr.Dataset) -> tuple[Any, xr.Da
     from cellsde.datasets.conditions import pair_groups, parse_group_map
 
     if args.model_data:
-        sim = open_dataset(args.model_data)
+        from cellsde.datasets.units import match_units, value_units
+
+        sim = open_dataset(args.model_data)  # into the data's units (min vs h, nM vs µM)
+        target = {"time": data[S.TIME].attrs.get(S.ATTR_UNITS), "values": value_units(data)}
+        sim = match_units(sim, target, what="simulated cells", whose="the data")
         mapping = parse_group_map(args.group_map) if args.theta is None else None
         return pair_groups(sim, data, by=args.match_by, mapping=mapping), data
     if args.model:

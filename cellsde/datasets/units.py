@@ -109,7 +109,9 @@ def value_units(ds: xr.Dataset) -> str | None:
     return canonical_units(ds[S.X].attrs.get(S.ATTR_UNITS)) if S.X in ds else None
 
 
-def to_time_units(ds: xr.Dataset, units: str, *, what: str = "data") -> xr.Dataset:
+def to_time_units(
+    ds: xr.Dataset, units: str, *, what: str = "data", whose: str = "the model"
+) -> xr.Dataset:
     """``ds`` with its time coordinate expressed in ``units`` (the same object when it already is).
 
     Parameters
@@ -118,8 +120,8 @@ def to_time_units(ds: xr.Dataset, units: str, *, what: str = "data") -> xr.Datas
         A dataset whose coord ``time`` carries ``attrs["units"]``.
     units : str
         Target time units, one of :data:`cellsde.datasets.schema.TIME_UNITS`.
-    what : str
-        Name of ``ds`` in messages.
+    what, whose : str
+        Names of ``ds`` and of the side whose units are the target, in messages.
 
     Raises
     ------
@@ -130,12 +132,12 @@ def to_time_units(ds: xr.Dataset, units: str, *, what: str = "data") -> xr.Datas
     if have == units:
         return ds
     if have is None:
-        raise ModelMismatchError(f"the {what} record no time units; the model's are {units!r}")
+        raise ModelMismatchError(f"the {what} record no time units; {whose}'s are {units!r}")
     try:
         factor = time_factor(str(have), units)
     except ModelMismatchError:
         raise ModelMismatchError(
-            f"time units differ: the {what} are in {have!r}, the model in {units!r}, and "
+            f"time units differ: the {what} are in {have!r}, {whose} in {units!r}, and "
             f"{DIMENSIONLESS!r} does not convert; give the {what} the model's time units "
             f"(import-csv --time-units) or fit a model on data in {have!r}"
         ) from None
@@ -148,7 +150,9 @@ def to_time_units(ds: xr.Dataset, units: str, *, what: str = "data") -> xr.Datas
     return out
 
 
-def to_value_units(ds: xr.Dataset, units: str, *, what: str = "data") -> xr.Dataset:
+def to_value_units(
+    ds: xr.Dataset, units: str, *, what: str = "data", whose: str = "the model"
+) -> xr.Dataset:
     """``ds`` with ``x`` expressed in ``units`` (the same object when it already is).
 
     Raises
@@ -163,7 +167,7 @@ def to_value_units(ds: xr.Dataset, units: str, *, what: str = "data") -> xr.Data
     factor = value_factor(have, target)
     if factor is None:
         raise ModelMismatchError(
-            f"value units differ: the {what} are in {have!r}, the model in {target!r}, and they "
+            f"value units differ: the {what} are in {have!r}, {whose} in {target!r}, and they "
             f"do not convert; re-import the {what} with --value-units {target!r} if they are "
             "on the model's scale, or fit a model on them"
         )
@@ -174,7 +178,11 @@ def to_value_units(ds: xr.Dataset, units: str, *, what: str = "data") -> xr.Data
 
 
 def match_units(
-    data: xr.Dataset, model_units: Mapping[str, str | None], *, what: str = "data"
+    data: xr.Dataset,
+    model_units: Mapping[str, str | None],
+    *,
+    what: str = "data",
+    whose: str = "the model",
 ) -> xr.Dataset:
     """``data`` converted to the model's time and value units, or a one-line refusal.
 
@@ -185,8 +193,8 @@ def match_units(
     model_units : mapping
         ``{"time": ..., "values": ...}`` as recorded with the model (a missing or None entry
         is not checked; see :func:`model_units`).
-    what : str
-        Name of ``data`` in messages.
+    what, whose : str
+        Names of ``data`` and of the side whose units are the target, in messages.
 
     Returns
     -------
@@ -200,10 +208,10 @@ def match_units(
     """
     time = model_units.get("time")
     if time is not None:
-        data = to_time_units(data, str(time), what=what)
+        data = to_time_units(data, str(time), what=what, whose=whose)
     values = model_units.get("values")
     if values is not None:
-        data = to_value_units(data, str(values), what=what)
+        data = to_value_units(data, str(values), what=what, whose=whose)
     return data
 
 

@@ -88,8 +88,10 @@ def check_model(model: xr.Dataset, data: xr.Dataset, species: list[str]) -> xr.D
         raise ModelMismatchError(
             f"time units differ: data in {tu_d!r}, model in {tu_m!r}; convert one of them"
         )
+    from cellsde.datasets.units import canonical_units
+
     for s in species:
-        ud, um = species_units(data, s), species_units(model, s)
+        ud, um = canonical_units(species_units(data, s)), canonical_units(species_units(model, s))
         if ud is not None and um is not None and ud != um:
             raise ModelMismatchError(
                 f"units of species {s!r} differ: data in {ud!r}, model in {um!r}; convert one"
