@@ -17,20 +17,41 @@ import xarray as xr
 from cellsde.datasets import schema as S
 from cellsde.errors import CellsdeError
 
-__all__ = ["condition_text", "conditions", "pair_groups", "parse_where", "select"]
+__all__ = [
+    "assign_theta",
+    "compare_conditions",
+    "condition_text",
+    "conditions",
+    "pair_groups",
+    "parse_group_map",
+    "parse_pairs",
+    "parse_where",
+    "select",
+]
 
 CONDITION_COORDS = (S.LIGAND, S.DOSE, S.DOSE_UNITS)
 
 
-def parse_where(items: Sequence[str]) -> dict[str, str]:
-    """``["ligand=TNF", "dose=10"]`` -> ``{"ligand": "TNF", "dose": "10"}`` (one line per mistake)."""
+def parse_pairs(items: Sequence[str], *, option: str, example: str) -> dict[str, str]:
+    """``["ligand=TNF", "dose=10"]`` -> ``{"ligand": "TNF", "dose": "10"}``, for ``--where``
+    and ``--group-map``; a malformed item is one line naming ``option`` and an ``example``."""
     out: dict[str, str] = {}
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name.strip() or not value.strip():
-            raise CellsdeError(f"--where {item!r}: write COORD=VALUE, e.g. ligand=TNF dose=10")
+            raise CellsdeError(f"{option} {item!r}: write {example}")
         out[name.strip()] = value.strip()
     return out
+
+
+def parse_where(items: Sequence[str]) -> dict[str, str]:
+    """``--where`` items as ``{coord: value}``."""
+    return parse_pairs(items, option="--where", example="COORD=VALUE, e.g. ligand=TNF dose=10")
+
+
+def parse_group_map(items: Sequence[str]) -> dict[str, str]:
+    """``--group-map`` items as ``{their group: data group}`` (``["0=TNF_10"]``)."""
+    return parse_pairs(items, option="--group-map", example="THEIRS=DATA, e.g. 0=TNF_10")
 
 
 def _matches(values: np.ndarray, wanted: str) -> np.ndarray:
@@ -266,14 +287,3 @@ def assign_theta(
     out = data.drop_vars(S.THETA, errors="ignore").isel({S.CELL: np.flatnonzero(keep)})
     params = [str(p) for p in result[S.PARAM].values]
     return out.assign({S.THETA: (S.THETA_DIMS, theta)}).assign_coords({S.PARAM: params})
-
-
-def parse_group_map(items: Sequence[str]) -> dict[str, str]:
-    """``["0=TNF_10", ...]`` -> ``{"0": "TNF_10"}`` (``--group-map``)."""
-    out: dict[str, str] = {}
-    for item in items:
-        left, sep, right = item.partition("=")
-        if not sep or not left.strip() or not right.strip():
-            raise CellsdeError(f"--group-map {item!r}: write THEIRS=DATA, e.g. 0=TNF_10")
-        out[left.strip()] = right.strip()
-    return out

@@ -95,28 +95,14 @@ def run_tasks(
     rescheduled by the scheduler (``distributed.scheduler.allowed-failures``) and, past that
     limit, raises :class:`CellsdeError` naming the task.
     """
+    # progress on a terminal only (tqdm's disable=None); closed when the generator is
     bar = tqdm(total=len(tasks), desc=f"{label}s", unit=label, leave=False, disable=None)
-    try:  # progress on a terminal only (tqdm's disable=None)
-        for item in _run_tasks(client, fn, tasks, retries=retries, label=label, unpack=unpack):
-            bar.update(1)
-            yield item
-    finally:
-        bar.close()
-
-
-def _run_tasks(
-    client: Any,
-    fn: Callable[[Any], Any],
-    tasks: Sequence[Any],
-    *,
-    retries: int = 2,
-    label: str = "task",
-    unpack: bool = False,
-) -> Iterator[tuple[int, Any]]:
-    """The work of :func:`run_tasks`, without the progress bar."""
     if client is None:
-        for i, task in enumerate(tasks):
-            yield i, fn(**task) if unpack else fn(task)
+        with bar:
+            for i, task in enumerate(tasks):
+                result = fn(**task) if unpack else fn(task)
+                bar.update(1)
+                yield i, result
         return
     distributed = _require_distributed()
     futures = [
@@ -137,7 +123,9 @@ def _run_tasks(
                     "be running out of memory: use smaller chunks or more memory per worker"
                 ) from None
             future.release()
+            bar.update(1)
             yield i, result
     finally:
+        bar.close()
         for future in futures:
             future.cancel()
