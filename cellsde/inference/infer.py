@@ -37,6 +37,7 @@ the result Dataset (:mod:`~cellsde.inference.result`).
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -142,6 +143,12 @@ def infer(
     """
     check_options(model, data, method=method, uncertainty=uncertainty, level=level,
                   amortizer=amortizer, amortizer_out=amortizer_out)  # fmt: skip
+    if uncertainty == "parametric" and 0 < n_bootstrap < 100:
+        warnings.warn(
+            f"uncertainty='parametric' with n_bootstrap={n_bootstrap}: the intervals need >= 100 "
+            "replicates to reach their coverage (20 covered 4 of 10 true values)",
+            stacklevel=2,
+        )
     data = match_units(data, model_units(model))  # minutes vs hours: converted or refused
     lo, hi = parameter_box(model, bounds)
     prep = prepare(model, data, n_params=lo.shape[0], group_size=group_size, n_bootstrap=n_bootstrap,
