@@ -79,7 +79,10 @@ def run(args: argparse.Namespace) -> int:
             callback=lambda row: bar.update(1),
         )  # fmt: skip
     table = result.table
+    # the units and the stimulus stay with the model: later verbs check them against data
+    kept = {k: model.metadata[k] for k in ("units", "conditions") if k in model.metadata}
     meta = {
+        **kept,
         "fit_config": config.to_json(),
         "data": str(Path(args.data).name),
         "compressed_from": str(Path(args.model).name),

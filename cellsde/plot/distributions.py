@@ -79,7 +79,8 @@ def marginal_times(
 
     A peak is a local maximum of the median over cells that rises above the start by at
     least a tenth of the median's range; without one, the time of the largest departure
-    from the start is used.
+    from the start is used, and when that lies below the start (a median that first falls)
+    the first peak after it takes the trough's place.
 
     Parameters
     ----------
@@ -115,8 +116,12 @@ def marginal_times(
                  if m[k] >= m[k - 1] and m[k] > m[k + 1] and m[k] - m[0] > rise]  # fmt: skip
         peak = peaks[0] if peaks else int(np.argmax(np.abs(m - m[0])))
         priority.append(idx[peak])
-        troughs = [k for k in range(peak + 1, m.size - 1) if m[k] <= m[k - 1] and m[k] < m[k + 1]]
-        priority += [idx[troughs[0]]] if troughs else []
+        # then the first turn the other way: the trough after a peak, or, for a median that
+        # starts at its top and first falls, the peak after its deepest trough
+        s = 1.0 if m[peak] >= m[0] else -1.0
+        turns = [k for k in range(peak + 1, m.size - 1)
+                 if s * m[k] <= s * m[k - 1] and s * m[k] < s * m[k + 1]]  # fmt: skip
+        priority += [idx[turns[0]]] if turns else []
     priority += [idx[k] for k in np.linspace(0, idx.size - 1, int(n)).round().astype(int)]
     chosen = list(dict.fromkeys(int(i) for i in priority))[: int(n)]
     return [float(t[i]) for i in sorted(chosen)]

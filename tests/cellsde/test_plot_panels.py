@@ -24,10 +24,10 @@ from cellsde.plot.distributions import bounded_below, gaussian_kde
 T = np.arange(11.0)
 
 
-def peaked(n=20, *, groups=3, units="molecules", seed=0):
+def peaked(n=20, *, groups=3, units="molecules", seed=0, shape=(5, 40, 10, 20)):
     """Counts that rise to a peak at t = 3, fall to a trough at t = 6, and settle."""
     rng = np.random.default_rng(seed)
-    base = np.interp(T, [0, 3, 6, 10], [5, 40, 10, 20])
+    base = np.interp(T, [0, 3, 6, 10], shape)
     x = rng.poisson(base[None, :, None] * np.ones((n * groups, 1, 1))).astype(float)
     ligand = np.repeat(np.array(["TNF", "LPS", "CpG"])[:groups], n)
     ds = from_arrays(x, times=T, species=["n"], group=np.repeat(np.arange(groups), n),
@@ -65,6 +65,9 @@ def test_marginal_times_pick_start_peak_trough_end():
     flat = peaked()
     flat["x"][:] = np.linspace(1, 2, T.size)[None, :, None]  # monotone: the largest departure
     assert marginal_times(flat, species="n", n=3) == [0.0, 5.0, 10.0]
+    # starts at its top: the deepest trough, then the peak after it (not a second trough)
+    falling = peaked(shape=(40, 10, 30, 20))
+    assert marginal_times(falling, species="n") == [0.0, 3.0, 6.0, 10.0]
 
 
 def test_kde_reflected_at_zero_integrates_to_one_above_it():

@@ -126,6 +126,24 @@ def test_long_verbs_show_progress_on_a_terminal(lab, tmp_path, monkeypatch):
     assert "infer: W2 search" in text and "chunks" in text
 
 
+def test_compress_shows_progress_and_keeps_units_and_conditions(lab, tmp_path, monkeypatch):
+    from cellsde.nn.checkpoint import load_model
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    term = Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    out = tmp_path / "s.pt"
+    assert main(["compress", str(lab["model.pt"]), str(lab["data.nc"]), "--out", str(out),
+                 "--widths", "2", "--max-dendrites", "1", "--valid-groups", "3", "--epochs",
+                 "1", "--tolerance", "1000"]) == 0  # fmt: skip
+    assert "compress: 4network" in term.getvalue()  # one tick per trained candidate
+    wide, small = load_model(lab["model.pt"]).metadata, load_model(out).metadata
+    assert small["units"] == wide["units"] and small["conditions"] == wide["conditions"]
+
+
 def test_infer_prints_the_datas_group_labels(lab, tmp_path, capsys):
     ds = hours_dataset().drop_vars("theta")
     labels = np.array(["ctrl", "TNF", "LPS", "CpG"])[ds["group"].values]

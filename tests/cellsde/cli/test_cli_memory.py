@@ -41,3 +41,10 @@ def test_verbose_prints_the_estimate(lab, tmp_path, capsys):
                  "--iterations", "2", "--starts", "1", "--bootstrap", "0", "--verbose"]) == 0  # fmt: skip
     err = capsys.readouterr().err
     assert "infer: estimated peak memory" in err and "free" in err
+    (tmp_path / "f.toml").write_text("[model]\nhidden = [4]\n[fit]\ndt = 0.1\n")
+    assert main(["fit", str(lab["data.nc"]), "--out", str(tmp_path / "m.pt"), "--epochs", "1",
+                 "--config", str(tmp_path / "f.toml"), "-v"]) == 0  # fmt: skip
+    assert "fit: estimated peak memory" in capsys.readouterr().err
+    assert main(["simulate", "vilar2002", "--cells", "2", "--t-end", "1", "--out",
+                 str(tmp_path / "v.nc"), "-v"]) == 0  # fmt: skip
+    assert "simulate: estimated peak memory" in capsys.readouterr().err

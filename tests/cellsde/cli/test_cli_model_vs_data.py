@@ -96,15 +96,20 @@ def test_figures_pair_simulated_groups_by_condition(tmp_path, capsys):
     assert (tmp_path / "c" / "w2_over_time.png").is_file()
 
 
-def test_infer_warns_when_the_data_hold_another_ligand(lab, tmp_path, capsys):
-    ds = open_dataset(lab["bare.nc"])
+def test_infer_evaluate_and_figures_warn_when_the_data_hold_another_ligand(lab, tmp_path, capsys):
+    ds = open_dataset(lab["data.nc"])
     ds = ds.assign_coords(ligand=("cell", np.full(ds.sizes["cell"], "LPS")))
     save_dataset(ds, tmp_path / "lps.nc")
-    assert main(["infer", str(lab["model.pt"]), str(tmp_path / "lps.nc"), "--out",
-                 str(tmp_path / "t.nc"), "--iterations", "2", "--starts", "1", "--bootstrap",
-                 "0"]) == 0  # fmt: skip
-    err = capsys.readouterr().err
-    assert err.count("cellsde: warning:") == 1 and "ligand LPS" in err and "TNF" in err
+    save_dataset(ds.drop_vars("theta"), tmp_path / "lps_bare.nc")
+    lps, model = str(tmp_path / "lps.nc"), str(lab["model.pt"])
+    for argv in (["infer", model, str(tmp_path / "lps_bare.nc"), "--out", str(tmp_path / "t.nc"),
+                  "--iterations", "2", "--starts", "1", "--bootstrap", "0"],
+                 ["evaluate", model, lps, "--n-paths", "4"],
+                 ["figures", lps, "--model", model, "--species", "x1", "--dpi", "30", "--dt",
+                  "0.1", "--out", str(tmp_path / "figs")]):  # fmt: skip
+        assert main(argv) == 0
+        err = capsys.readouterr().err
+        assert err.count("cellsde: warning:") == 1 and "ligand LPS" in err and "TNF" in err
 
 
 def test_fit_records_units_and_conditions_in_the_checkpoint(tmp_path, capsys):

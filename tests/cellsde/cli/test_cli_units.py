@@ -134,3 +134,65 @@ def test_help_examples_are_valid_commands(capsys):
     assert examples
     for example in examples:
         parser.parse_args(example.split()[1:])  # raises SystemExit when invalid
+
+
+def test_evaluate_converts_nanomolar_to_the_models_micromolar(lab, tmp_path):
+    """Values in nM score exactly as the same cells in µM against a model in µM."""
+    from cellsde.nn.checkpoint import load_model, save_model
+
+    model = load_model(lab["model.pt"])
+    save_model(model, tmp_path / "um.pt", metadata={**model.metadata,
+                                                    "units": {"time": "h", "values": "µM"}})  # fmt: skip
+    ds = open_dataset(lab["data.nc"])
+    um = ds.assign(x=ds["x"].assign_attrs(units="uM"))
+    nm = ds.assign(x=(ds["x"] * 1000.0).assign_attrs(units="nM"))
+    scores = []
+    for name, d in (("um.nc", um), ("nm.nc", nm)):
+        d.to_netcdf(tmp_path / name, engine="h5netcdf")
+        out = tmp_path / f"score_{name}"
+        assert main(["evaluate", str(tmp_path / "um.pt"), str(tmp_path / name), "--n-paths",
+                     "6", "--out", str(out)]) == 0  # fmt: skip
+        scores.append(xr.load_dataset(out)["tw2"].values)
+    np.testing.assert_allclose(scores[0], scores[1], rtol=1e-6)
+
+
+def test_figures_convert_minutes_to_the_models_or_the_datas_hours(lab, tmp_path, capsys):
+    """figures --model converts the data to the model's hours; --model-data converts the
+    simulated cells to the data's hours, landing on the data's grid (W2 of a copy is 0)."""
+    from helpers_cli import hours_dataset, in_minutes
+
+    from cellsde.datasets import save_dataset
+    from cellsde.datasets.units import match_units
+    from cellsde.losses import w2_per_time
+
+    assert main(["figures", str(lab["data_min.nc"]), "--model", str(lab["model.pt"]),
+                 "--species", "x1", "--dpi", "30", "--dt", "0.05", "--out",
+                 str(tmp_path / "a"), "-v"]) == 0  # fmt: skip
+    assert "converted the data's times from min to h" in capsys.readouterr().err
+    save_dataset(in_minutes(hours_dataset()), tmp_path / "sim_min.nc")
+    assert main(["figures", str(lab["data.nc"]), "--model-data", str(tmp_path / "sim_min.nc"),
+                 "--species", "x1", "--dpi", "30", "--out", str(tmp_path / "b"), "-v"]) == 0  # fmt: skip
+    assert "from min to h" in capsys.readouterr().err
+    assert (tmp_path / "b" / "w2_over_time.png").is_file()
+    sim = match_units(in_minutes(hours_dataset()), {"time": "h"}, what="simulated cells")
+    table = w2_per_time(sim, hours_dataset(), species=["x1", "x2"])
+    assert table.sizes["time"] == 6 and np.all(table.values == 0.0)
+
+
+@pytest.mark.parametrize(("units", "label"), [("molecules", "molecules"),
+                                              ("dimensionless", "dimensionless")])  # fmt: skip
+def test_units_from_import_reach_every_figure_label(tmp_path, units, label):
+    from cellsde.plot import marginals, trajectory_fan, w2_over_time
+
+    src = tmp_path / "t.csv"
+    src.write_text(CSV)
+    out = tmp_path / "a.nc"
+    assert main(["import-csv", str(src), "--cell-col", "id", "--time-col", "t", "--out",
+                 str(out), "--time-units", "min", "--value-units", units]) == 0  # fmt: skip
+    ds = open_dataset(out)
+    ax = trajectory_fan(ds, species="A").axes[0]
+    assert ax.get_ylabel() == f"A ({label})" and ax.get_xlabel() == "time (min)"
+    assert marginals(ds, species="A", times=[0, 5]).axes[0].get_xlabel() == f"A ({label})"
+    table = xr.DataArray([0.1, 0.2], dims="time", coords={"time": [0.0, 5.0]})
+    ax = w2_over_time(table, data=ds, species=["A"], floor=None).axes[0]
+    assert label in ax.get_ylabel() and "concentration" not in ax.get_ylabel()
