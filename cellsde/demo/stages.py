@@ -152,7 +152,7 @@ def stage_evaluate(
     floor = sampling_floor(MechanisticSDE(truth), held, n_paths=int(res.attrs["n_paths"]),
                            dt=cfg.dt, seed=cfg.seed + 2, against="data")  # fmt: skip
     write_table(res, root / "evaluation.nc")
-    fig = w2_over_time({"END-nSDE": res}, floor=floor)
+    fig = w2_over_time({"END-nSDE": res}, floor=floor, data=held)  # the data's units
     fig.axes[0].set_title(f"held-out groups {', '.join(map(str, HELD_OUT))}: W2 to the data "
                           "(mean over groups)", loc="left", fontsize=9)  # fmt: skip
     return ["evaluation.nc", _figure(fig, root, "w2_over_time")], {
@@ -200,8 +200,10 @@ def stage_compress(
 ) -> tuple[list[str], dict]:
     from cellsde.compression import compress
     from cellsde.datasets.atomic import atomic_path
+    from cellsde.datasets.units import value_units
     from cellsde.nn.checkpoint import load_model, save_model
     from cellsde.plot import pareto
+    from cellsde.plot.style import squared_units
     from cellsde.training.config import FitConfig
 
     train, held = _split(root)
@@ -215,7 +217,8 @@ def stage_compress(
         table.to_csv(tmp, index=False)
     save_model(res.best_model, root / "model_small.pt")
     fig = pareto(table["params"].to_numpy(), table["valid_tw2"].to_numpy(),
-                 labels=table["candidate"].tolist(), kinds=table["kind"].tolist())  # fmt: skip
+                 labels=table["candidate"].tolist(), kinds=table["kind"].tolist(),
+                 w2_units=squared_units(value_units(held)))  # fmt: skip
     rows = [
         {"candidate": str(r.candidate), "kind": str(r.kind), "width": int(r.width), "K": int(r.K),
          "params": int(r.params), "valid_tw2": float(r.valid_tw2)}

@@ -149,6 +149,17 @@ def with_units(name: str, units: str | None, *, missing: str = NO_UNITS) -> str:
     return f"{name} ({text or missing})"
 
 
+def squared_units(units: str | None) -> str | None:
+    """Units of a squared quantity such as W2²: ``"µM"`` -> ``"µM²"``, ``"a.u."`` -> ``"(a.u.)²"``.
+
+    None stays None (nothing recorded); ``"dimensionless"`` stays ``"dimensionless"``.
+    """
+    if units is None or not str(units).strip() or str(units) == "dimensionless":
+        return units
+    text = str(units).strip()
+    return f"{text}²" if text.isalpha() else f"({text})²"
+
+
 def time_label(units: str | None) -> str:
     """``"time (h)"``; ``"time (units not recorded)"`` when ``units`` is None."""
     return with_units("time", units)

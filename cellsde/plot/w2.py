@@ -10,7 +10,14 @@ import xarray as xr
 from cellsde.datasets import schema as S
 from cellsde.errors import CellsdeError
 from cellsde.plot import _data as D
-from cellsde.plot.style import cellsde_style, figure_axes, role_style, time_label, with_units
+from cellsde.plot.style import (
+    cellsde_style,
+    figure_axes,
+    role_style,
+    squared_units,
+    time_label,
+    with_units,
+)
 
 W2_VAR = "w2"  # the (group, time) table in cellsde.evaluation results
 MAX_MARKERS = 40  # more evaluation times than this: plain lines (markers would merge)
@@ -153,6 +160,8 @@ def w2_over_time(
         n_sim = items[0].attrs.get("n_paths") if isinstance(items[0], xr.Dataset) else None
         floor = None if data is None else _auto_floor(data, species, seed, n_sim)
         floor_label = "sampling floor (data halves, at the model's size)"
+    elif isinstance(floor, xr.Dataset) and "size-matched" in str(floor.attrs.get("protocol")):
+        floor_label = "sampling floor (the truth scored like the model)"
     else:
         floor_label = "sampling floor"
     if isinstance(floor, xr.Dataset):
@@ -183,10 +192,7 @@ def w2_over_time(
             ax.set_yscale("log")
         else:
             ax.set_ylim(bottom=0)
-        if squared or not units:
-            sq = units
-        else:
-            sq = f"{units}²" if units.isalpha() else f"({units})²"
+        sq = units if squared else squared_units(units)
         ax.set_xlabel(time_label(t_units))
         ax.set_ylabel(with_units("W2² per time", sq))
         ax.set_title("distance to the data over time (mean over groups)", loc="left")

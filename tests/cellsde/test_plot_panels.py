@@ -141,5 +141,17 @@ def test_size_matched_floor_is_the_truth_scored_like_a_model():
     direct = evaluate(MechanisticSDE(truth), data, n_paths=6, dt=0.05, seed=4)
     np.testing.assert_allclose(floor["tw2"].values, direct["tw2"].values)
     assert "size-matched" in floor.attrs["protocol"]
+    ax = w2_over_time({"m": direct}, floor=floor).axes[0]
+    assert "the truth scored like the model" in ax.get_legend_handles_labels()[1][-1]
     with pytest.raises(ValueError, match="against"):
         sampling_floor(truth, data, against="model")
+
+
+def test_squared_units_of_w2_labels():
+    from cellsde.plot.style import squared_units
+
+    assert squared_units("µM") == "µM²" and squared_units("a.u.") == "(a.u.)²"
+    assert squared_units("dimensionless") == "dimensionless" and squared_units(None) is None
+    table = xr.DataArray([0.1, 0.2], dims="time", coords={"time": [0.0, 5.0]})
+    ax = w2_over_time(table, data=peaked(), species=["n"], floor=None).axes[0]
+    assert ax.get_ylabel() == "W2² per time (molecules²)"

@@ -110,36 +110,38 @@ def test_ctrl_c_during_fit_keeps_the_last_epoch(tmp_path):
     assert state.is_file() and not out.exists()
 
 
-def test_long_verbs_show_progress_on_a_terminal(lab, tmp_path, monkeypatch):
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
+class Terminal(io.StringIO):
+    """A stderr that says it is a terminal, so that progress bars show (tqdm's disable=None)."""
 
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture()
+def terminal(monkeypatch) -> Terminal:
     term = Terminal()
     monkeypatch.setattr(sys, "stderr", term)
+    return term
+
+
+def test_long_verbs_show_progress_on_a_terminal(lab, tmp_path, terminal):
     assert main(["infer", str(lab["model.pt"]), str(lab["bare.nc"]), "--out",
                  str(tmp_path / "t.nc"), "--iterations", "3", "--starts", "1", "--bootstrap",
                  "0"]) == 0  # fmt: skip
     assert main(["simulate", "vilar2002", "--cells", "4", "--t-end", "1", "--chunk-cells", "2",
                  "--out", str(tmp_path / "v.nc")]) == 0  # fmt: skip
-    text = term.getvalue()
+    text = terminal.getvalue()
     assert "infer: W2 search" in text and "chunks" in text
 
 
-def test_compress_shows_progress_and_keeps_units_and_conditions(lab, tmp_path, monkeypatch):
+def test_compress_shows_progress_and_keeps_units_and_conditions(lab, tmp_path, terminal):
     from cellsde.nn.checkpoint import load_model
 
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
-    term = Terminal()
-    monkeypatch.setattr(sys, "stderr", term)
     out = tmp_path / "s.pt"
     assert main(["compress", str(lab["model.pt"]), str(lab["data.nc"]), "--out", str(out),
                  "--widths", "2", "--max-dendrites", "1", "--valid-groups", "3", "--epochs",
                  "1", "--tolerance", "1000"]) == 0  # fmt: skip
-    assert "compress: 4network" in term.getvalue()  # one tick per trained candidate
+    assert "compress: 4network" in terminal.getvalue()  # one tick per trained candidate
     wide, small = load_model(lab["model.pt"]).metadata, load_model(out).metadata
     assert small["units"] == wide["units"] and small["conditions"] == wide["conditions"]
 
