@@ -41,8 +41,8 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, help="output folder (created if missing)")
     p.add_argument("--species", nargs="+", help="species to plot (default: all)")
     p.add_argument("--times", nargs="+", type=float,
-                   help="times of the marginal densities (default: start, first peak, the "
-                   "trough after it, end)")  # fmt: skip
+                   help="times of the marginal densities (default: start, first peak and the "
+                   "trough after it, or trough then peak when the median first falls, end)")  # fmt: skip
     p.add_argument("--group", help="plot only the cells of this group (matched as text)")
     p.add_argument("--match-by", nargs="+", default=["group"], metavar="COORD",
                    help="--model-data: pair its groups with the data's by these per-cell "

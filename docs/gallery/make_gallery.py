@@ -101,7 +101,7 @@ def main(argv=None) -> None:
     fig = group_panels(data, trajectory_fan, species="A", model=fitted, n_samples=2, ncols=3)
     written += save_figure(fig, out / "group_panels", formats=("png",), dpi=150)
 
-    times = marginal_times(data, species="A", group=1)  # start, first peak, trough, end
+    times = marginal_times(data, species="A", group=1)  # start, first trough, peak after it, end
     fig = marginals(data, species="A", times=times, model=fitted, group=1)
     written += save_figure(fig, out / "marginals", formats=("png",), dpi=150)
 
