@@ -117,14 +117,9 @@ class Terminal(io.StringIO):
         return True
 
 
-@pytest.fixture()
-def terminal(monkeypatch) -> Terminal:
-    term = Terminal()
-    monkeypatch.setattr(sys, "stderr", term)
-    return term
-
-
-def test_long_verbs_show_progress_on_a_terminal(lab, tmp_path, terminal):
+def test_long_verbs_show_progress_on_a_terminal(lab, tmp_path, monkeypatch):
+    # set in the test itself: pytest's capture would replace a stderr set by a fixture
+    monkeypatch.setattr(sys, "stderr", terminal := Terminal())
     assert main(["infer", str(lab["model.pt"]), str(lab["bare.nc"]), "--out",
                  str(tmp_path / "t.nc"), "--iterations", "3", "--starts", "1", "--bootstrap",
                  "0"]) == 0  # fmt: skip
@@ -134,9 +129,10 @@ def test_long_verbs_show_progress_on_a_terminal(lab, tmp_path, terminal):
     assert "infer: W2 search" in text and "chunks" in text
 
 
-def test_compress_shows_progress_and_keeps_units_and_conditions(lab, tmp_path, terminal):
+def test_compress_shows_progress_and_keeps_units_and_conditions(lab, tmp_path, monkeypatch):
     from cellsde.nn.checkpoint import load_model
 
+    monkeypatch.setattr(sys, "stderr", terminal := Terminal())
     out = tmp_path / "s.pt"
     assert main(["compress", str(lab["model.pt"]), str(lab["data.nc"]), "--out", str(out),
                  "--widths", "2", "--max-dendrites", "1", "--valid-groups", "3", "--epochs",

@@ -167,3 +167,15 @@ def test_subset_keeps_one_condition(tmp_path, capsys):
                      str(tmp_path / "x.nc")]) == 2  # fmt: skip
         assert words in one_line_error(capsys)
     assert not (tmp_path / "x.nc").exists()
+
+
+def test_a_chunked_zarr_store_keeps_its_units_and_info_reads_it(tmp_path, capsys):
+    out = tmp_path / "v.zarr"
+    assert main(["simulate", "vilar2002", "--cells", "4", "--t-end", "1", "--chunk-cells", "2",
+                 "--out", str(out)]) == 0  # fmt: skip
+    ds = open_dataset(out)
+    assert ds["x"].attrs["units"] == "molecules" and ds["time"].attrs["units"] == "h"
+    capsys.readouterr()
+    assert main(["info", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "(population)" in text and "values in: molecules" in text and "n_chunks: 2" in text
