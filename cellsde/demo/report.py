@@ -46,7 +46,8 @@ def report_text(cfg: DemoConfig, n: dict[str, Any]) -> str:
             "![nfkb](nfkb_tnf_fan.png)",
             "",
             "Marginal densities at the start, the first peak, the trough after it and the end "
-            "(kernel density bounded at 0):",
+            "(kernel densities, bounded at 0 only when no value is negative; these background-"
+            "subtracted measurements dip slightly below 0):",
             "",
             "![nfkb marginals](nfkb_tnf_marginals.png)",
             "",
@@ -87,7 +88,9 @@ def report_text(cfg: DemoConfig, n: dict[str, Any]) -> str:
         "| group | true omega | estimate | bootstrap SD |",
         "| --- | --- | --- | --- |",
     ]
-    for g, (t, e, s) in enumerate(zip(n["infer_true"], n["infer_estimates"], n["infer_std"])):
+    # the data's group labels (a demo.json from before they were recorded: 0..n-1)
+    labels = n.get("infer_labels") or list(range(len(n["infer_true"])))
+    for g, t, e, s in zip(labels, n["infer_true"], n["infer_estimates"], n["infer_std"]):
         lines.append(
             f"| {g} | ({t[0]:.2f}, {t[1]:.2f}) | ({e[0]:.2f}, {e[1]:.2f}) | ({s[0]:.2f}, {s[1]:.2f}) |"
         )

@@ -187,6 +187,7 @@ def stage_infer(
     err = np.abs(res["theta"].values - true)
     return ["theta.nc", _figure(fig, root, "theta_recovery")], {
         "infer_groups": int(res.sizes["group"]),
+        "infer_labels": res["source_group"].values.tolist(),  # the data's group labels
         "infer_mae": float(err.mean()),
         "infer_coverage_2sd": float(np.mean(err <= 2 * res["theta_std"].values)),
         "infer_true": true.tolist(),
