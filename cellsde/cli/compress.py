@@ -56,28 +56,40 @@ def _fit_config(model: Any, epochs: int | None) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
     from cellsde.cli._groups import hold_out
+    from cellsde.cli._paths import MODEL_SUFFIXES, TABLE_SUFFIXES, output_file
     from cellsde.compression import compress
     from cellsde.datasets import open_dataset
     from cellsde.nn.checkpoint import load_model, save_model
 
+    out = output_file(args.out, suffixes=MODEL_SUFFIXES)
+    if args.table:
+        output_file(args.table, suffixes=TABLE_SUFFIXES, option="--table")
     model = load_model(args.model)
     data = open_dataset(args.data)
     train, valid = hold_out(data, list(args.valid_groups), args.data)
     config = _fit_config(model, args.epochs)
-    result = compress(
-        model, train, valid=valid, widths=args.widths, max_dendrites=args.max_dendrites,
-        mode=args.mode, tolerance=args.tolerance, config=config, seed=args.seed,
-    )  # fmt: skip
+    # one tick per trained candidate, on a terminal only (tqdm's disable=None)
+    with tqdm(desc="compress", unit="network", disable=None) as bar:
+        result = compress(
+            model, train, valid=valid, widths=args.widths, max_dendrites=args.max_dendrites,
+            mode=args.mode, tolerance=args.tolerance, config=config, seed=args.seed,
+            callback=lambda row: bar.update(1),
+        )  # fmt: skip
     table = result.table
+    # the units and the stimulus stay with the model: later verbs check them against data
+    kept = {k: model.metadata[k] for k in ("units", "conditions") if k in model.metadata}
     meta = {
+        **kept,
         "fit_config": config.to_json(),
         "data": str(Path(args.data).name),
         "compressed_from": str(Path(args.model).name),
         "compression": {"candidate": result.best, "mode": result.mode,
                         "tolerance": result.tolerance, "compressed": result.compressed},
     }  # fmt: skip
-    save_model(result.best_model, args.out, metadata=meta)
+    save_model(result.best_model, out, metadata=meta)
     if args.table:
         from cellsde.datasets.io import write_table
 

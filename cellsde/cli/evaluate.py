@@ -1,4 +1,10 @@
-"""``cellsde evaluate``: score a fitted END-nSDE on a (held-out) population dataset."""
+"""``cellsde evaluate``: score a fitted END-nSDE on a (held-out) population dataset.
+
+The model is compared with the data through ``--observable`` sums when the data measure
+fewer species than the model has, started from ``--initial-state`` when the data do not
+give every model species at t0, and run at the parameters of ``--theta`` (an ``infer``
+result, paired with the data's groups by label or ``--group-map``) when the data carry none.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,9 @@ import json
 import sys
 from pathlib import Path
 from typing import Any
+
+from cellsde.cli import _observables
+from cellsde.cli._model_data import add_theta_options, warn_conditions, with_theta
 
 
 def register(subparsers: Any) -> None:
@@ -25,6 +34,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--n-paths", type=int, default=None, help="paths per group (default: cells)")
     p.add_argument("--dt", type=float, default=None, help="Euler step (default: the fit's dt)")
     p.add_argument("--observed", nargs="+", default=None, metavar="S", help="species compared")
+    _observables.add_options(p)
+    add_theta_options(p)
     p.add_argument("--out", default=None, help="also write the table (.nc)")
     p.set_defaults(func=run)
 
@@ -38,13 +49,18 @@ def _fit_dt(model: Any) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cellsde.cli._paths import TABLE_SUFFIXES, output_file
     from cellsde.datasets import open_dataset
     from cellsde.datasets.io import write_table
     from cellsde.evaluation import evaluate
     from cellsde.nn.checkpoint import load_model
 
+    out = output_file(args.out, suffixes=TABLE_SUFFIXES) if args.out else None
+    observables = _observables.parse_observables(args.observable)
     model = load_model(args.model)
-    data = open_dataset(args.data)
+    data = with_theta(open_dataset(args.data), args.theta, args.group_map)
+    warn_conditions(model, data)
+    x0 = _observables.initial_state(args.initial_state, model.species)
     dt = args.dt if args.dt is not None else _fit_dt(model)
     table = evaluate(
         model,
@@ -53,10 +69,12 @@ def run(args: argparse.Namespace) -> int:
         dt=dt,
         seed=args.seed,
         observed=tuple(args.observed) if args.observed else None,
+        observables=observables or None,
+        initial_state=x0,
     )
     table.attrs.update(model_file=str(Path(args.model).name), data=str(Path(args.data).name))
-    if args.out:
-        write_table(table, args.out)
+    if out is not None:
+        write_table(table, out)
     width = max(5, *(len(str(g)) for g in table["group"].values))
     lines = [f"{'group':<{width}}  tW2"]
     for g, v in zip(table["group"].values, table["tw2"].values):
@@ -67,6 +85,6 @@ def run(args: argparse.Namespace) -> int:
         f"dt {dt:g}, seed {args.seed})"
     )
     print("\n".join(lines), file=sys.stdout)
-    if args.out:
-        print(f"wrote {args.out}", file=sys.stdout)
+    if out is not None:
+        print(f"wrote {out}", file=sys.stdout)
     return 0

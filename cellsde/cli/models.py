@@ -14,22 +14,24 @@ def register(subparsers) -> None:
         description="List registered models: kind, time units, species, parameters "
         "(default value, units) and declared heterogeneity.",
     )
-    p.add_argument("names", nargs="*", help="only these models (default: all)")
+    p.add_argument("names", nargs="*", metavar="MODEL",
+                   help="only these models: registered names or SBML files (default: all)")  # fmt: skip
     p.set_defaults(func=run)
 
 
 def describe(name: str) -> list[str]:
-    """Lines describing the registered model ``name``."""
-    import models_bio
+    """Lines describing the model ``name``: a registered name or an SBML file."""
+    from cellsde.cli._model_spec import model_from_spec
     from cellsde.simulation.kinds import model_parameters
 
-    model = models_bio.get(name)
+    model = model_from_spec(name)
     names, nominal, het = model_parameters(model)
     species, units = _species_units(model)
     lines = [
         f"{name}  ({type(model).__name__}, time in {model.time_units}, "
         f"{len(species)} species, {len(names)} parameters)",
         "  species: " + ", ".join(species),
+        *_value_units(model),
         "  parameters:",
     ]
     for q in names:
@@ -38,6 +40,19 @@ def describe(name: str) -> list[str]:
             f"    {q} = {nominal.get(q, float('nan')):g} {units.get(q, '')}".rstrip() + extra
         )
     return lines
+
+
+def _value_units(model) -> list[str]:
+    """The units of a network's state, and what ssa/tau need to count molecules."""
+    from models_bio.network import ReactionNetwork
+
+    if not isinstance(model, ReactionNetwork):
+        return []
+    units = sorted({s.units or "not stated" for s in model.species})
+    line = f"  state in: {', '.join(units)}"
+    if model.system_size != 1.0:
+        line += f" ({model.system_size:g} molecules per unit x volume for ssa/tau/cle)"
+    return [line]
 
 
 def _species_units(model) -> tuple[tuple[str, ...], dict[str, str]]:
@@ -54,9 +69,10 @@ def _species_units(model) -> tuple[tuple[str, ...], dict[str, str]]:
 
 def run(args: argparse.Namespace) -> int:
     import models_bio
+    from cellsde.cli._model_spec import is_sbml_path
 
     names = args.names or list(models_bio.available())
-    unknown = [n for n in names if n not in models_bio.available()]
+    unknown = [n for n in names if n not in models_bio.available() and not is_sbml_path(n)]
     if unknown:
         raise CellsdeError(
             f"unknown model(s) {', '.join(unknown)}; available: {', '.join(models_bio.available())}"

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import logging
 import math
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from cellsde.cli import _observables
+from cellsde.cli._model_spec import model_from_spec, model_options, stimulus_coords
+from cellsde.cli._paths import DATASET_SUFFIXES, output_file
 from cellsde.errors import CellsdeError
-from cellsde.solvers.methods import METHODS
+
+log = logging.getLogger("cellsde")
 
 
 def register(subparsers) -> None:
@@ -35,8 +41,10 @@ def register(subparsers) -> None:
         "--save-every", type=float, default=None, help="output spacing (default t-end/100)"
     )
     p.add_argument(
-        "--method", choices=tuple(METHODS), default=None, help="default: ode / sde by model kind"
-    )
+        "--method", default=None,
+        help="ode, ssa, tau or cle for reaction networks; sde; lattice-ssa (default: ode / sde "
+        "/ lattice-ssa by model kind)",
+    )  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", required=True, help="output file (.nc, .h5 or .zarr)")
     p.add_argument(
@@ -45,8 +53,14 @@ def register(subparsers) -> None:
     )  # fmt: skip
     p.add_argument("--heterogeneity", choices=("default", "none"), default="default")
     p.add_argument("--ligand", help="stimulus ligand of models with a two-phase protocol (guo2024)")
-    p.add_argument("--dose", type=float, help="ligand dose, in --dose-units")
+    p.add_argument("--dose", type=float, help="ligand dose, in --dose-units (required with it)")
     p.add_argument("--dose-units", help="units of --dose, e.g. ng/mL, nM, ug/mL")
+    p.add_argument(
+        "--molecules-per-unit", type=float, metavar="N",
+        help="ssa/tau/cle on a model in concentrations of unknown scale: molecules per unit of "
+        "concentration x compartment volume (e.g. 6.022e17 for µM and litres)",
+    )  # fmt: skip
+    _observables.add_options(p, initial_state=False)
     p.add_argument("--dt", type=float, default=None, help="step of cle/sde")
     p.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
@@ -80,46 +94,6 @@ def parse_params(items: list[str]) -> dict[str, float]:
     return out
 
 
-def model_options(args: argparse.Namespace) -> dict[str, object]:
-    """Constructor options given on the command line (``--ligand``, ``--dose``, ``--dose-units``)."""
-    given = {"ligand": args.ligand, "dose": args.dose, "dose_units": args.dose_units}
-    return {k: v for k, v in given.items() if v is not None}
-
-
-def model_from_spec(spec: str, options: dict[str, object] | None = None):
-    """A registered model (built with ``options``), or an SBML file read with ``read_sbml``."""
-    import inspect
-
-    import models_bio
-    from models_bio.registry import constructor
-
-    options = options or {}
-    if spec in models_bio.available():
-        accepted = inspect.signature(constructor(spec)).parameters
-        unknown = sorted(set(options) - set(accepted))
-        if unknown:
-            flags = ", ".join("--" + k.replace("_", "-") for k in unknown)
-            raise CellsdeError(f"model {spec!r} takes no {flags} option")
-        return models_bio.get(spec, **options)
-    if options:
-        raise CellsdeError(
-            "--ligand/--dose/--dose-units apply to registered models such as guo2024"
-        )
-    path = Path(spec)
-    if path.suffix.lower() in (".xml", ".sbml") or path.exists():
-        if not path.is_file():
-            raise FileNotFoundError(f"SBML file {spec!r} does not exist")
-        try:
-            from models_bio.sbml import read_sbml
-        except ImportError as err:
-            raise CellsdeError(f"cannot read SBML ({err}); install cellsde[sbml]") from None
-        return read_sbml(path)
-    raise CellsdeError(
-        f"unknown model {spec!r}; available models: {', '.join(models_bio.available())} "
-        "(or give the path of an SBML .xml file)"
-    )
-
-
 def time_grid(t_end: float, save_every: float | None) -> np.ndarray:
     """Output times ``0, dt, 2 dt, ..., t_end`` (t_end included)."""
     if not (math.isfinite(t_end) and t_end > 0):
@@ -135,25 +109,27 @@ def time_grid(t_end: float, save_every: float | None) -> np.ndarray:
 def run(args: argparse.Namespace) -> int:
     if args.cells < 1:
         raise CellsdeError(f"--cells must be >= 1, got {args.cells}")
-    out = Path(args.out)
-    if out.suffix not in (".nc", ".h5", ".zarr"):
-        raise CellsdeError(f"--out {args.out!r}: use a .nc, .h5 or .zarr file name")
+    out = output_file(args.out, suffixes=DATASET_SUFFIXES)
     chunk = _chunk_cells(args, out)
+    recipes = _observables.parse_observables(args.observable)
     options = {
         "times": time_grid(args.t_end, args.save_every), "n_cells": args.cells,
         "method": args.method, "seed": args.seed, "params": parse_params(args.param),
         "heterogeneity": args.heterogeneity, "dt": args.dt, "device": args.device,
     }  # fmt: skip
     try:
-        model = model_from_spec(args.model, model_options(args))
+        model = _counted(model_from_spec(args.model, model_options(args)), args)
+        _check_recipes(model, recipes)
         if chunk is not None:
-            return _run_chunked(args, out, model, options, chunk)
-        from cellsde.datasets import save_dataset
+            return _run_chunked(args, out, model, options, chunk, recipes)
         from cellsde.simulation import simulate
 
         ds = simulate(model, **options, progress=args.progress)
     except KeyError as err:  # unknown names: re-raise with a plain (unquoted) message
         raise CellsdeError(str(err.args[0]) if err.args else "unknown name") from None
+    ds = _label(ds, model, args, recipes)
+    from cellsde.datasets import save_dataset
+
     save_dataset(ds, out)
     print(
         f"wrote {out}: {ds.sizes['cell']} cells x {ds.sizes['time']} times x "
@@ -161,6 +137,42 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stdout,
     )
     return 0
+
+
+def _counted(model, args: argparse.Namespace):
+    """``model`` with ``--molecules-per-unit`` as its ``system_size`` (reaction networks only)."""
+    if args.molecules_per_unit is None:
+        return model
+    from models_bio.network import ReactionNetwork
+
+    n = args.molecules_per_unit
+    if not (math.isfinite(n) and n > 0):
+        raise CellsdeError(f"--molecules-per-unit must be a number > 0, got {n}")
+    if not isinstance(model, ReactionNetwork):
+        raise CellsdeError("--molecules-per-unit applies to reaction networks (SBML, guo2024...)")
+    return dataclasses.replace(model, system_size=float(n))
+
+
+def _check_recipes(model, recipes: dict) -> None:
+    """Every part of an ``--observable`` is a variable the model can report."""
+    if not recipes:
+        return
+    from cellsde.simulation.kinds import reportable, resolve_model
+
+    resolved, kind = resolve_model(model)
+    _observables.check_parts(recipes, reportable(resolved, kind)[0], whose="the model")
+
+
+def _label(ds, model, args: argparse.Namespace, recipes: dict):
+    """Add the ``--observable`` sums and the per-cell stimulus (``ligand``, ``dose``...)."""
+    if recipes:
+        from cellsde.inference.observables import derive_observables
+
+        ds = derive_observables(ds, recipes, names=list(recipes))
+    coords = stimulus_coords(model, args, ds.sizes["cell"])
+    if coords:
+        ds = ds.assign_coords({k: ("cell", np.asarray(v)) for k, v in coords.items()})
+    return ds
 
 
 def _chunk_cells(args: argparse.Namespace, out: Path) -> int | None:
@@ -177,7 +189,9 @@ def _chunk_cells(args: argparse.Namespace, out: Path) -> int | None:
     return chunk
 
 
-def _run_chunked(args: argparse.Namespace, out: Path, model, options: dict, chunk: int) -> int:
+def _run_chunked(
+    args: argparse.Namespace, out: Path, model, options: dict, chunk: int, recipes: dict
+) -> int:
     """Simulate in chunks (on dask with ``--scheduler``), writing a .zarr incrementally."""
     from cellsde.datasets import save_dataset
     from cellsde.distributed import connect
@@ -188,11 +202,22 @@ def _run_chunked(args: argparse.Namespace, out: Path, model, options: dict, chun
     )
     with scheduler as client:
         if out.suffix == ".zarr":
-            simulate_to_zarr(
-                model, out, client=client, resume=args.resume, chunk_cells=chunk, **options
-            )
+            if args.observable or args.ligand:
+                raise CellsdeError(
+                    "--observable/--ligand records are not added to chunked .zarr stores; "
+                    "write a .nc file, or use `cellsde subset` on the store afterwards"
+                )
+            try:
+                simulate_to_zarr(
+                    model, out, client=client, resume=args.resume, chunk_cells=chunk, **options
+                )
+            except KeyboardInterrupt:
+                print(f"cellsde: interrupted; the finished chunks are in {out}; complete the "
+                      "run with the same command and --resume", file=sys.stderr)  # fmt: skip
+                return 130
         else:
-            save_dataset(simulate_chunked(model, client=client, chunk_cells=chunk, **options), out)
+            ds = simulate_chunked(model, client=client, chunk_cells=chunk, **options)
+            save_dataset(_label(ds, model, args, recipes), out)
     n_chunks = -(-args.cells // min(chunk, args.cells))
     where = args.scheduler or "this process"
     print(

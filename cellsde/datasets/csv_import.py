@@ -31,6 +31,7 @@ from cellsde.datasets.csv_table import (
 )
 from cellsde.datasets.report import ImportReport, import_report
 from cellsde.datasets.timegrid import cluster_times
+from cellsde.datasets.units import canonical_units
 from cellsde.errors import ImportFormatError
 
 __all__ = ["ImportReport", "import_csv", "import_report"]
@@ -45,7 +46,8 @@ def import_csv(
     cell_col: str,
     time_col: str | None = None,
     species: Sequence[str] | None = None,
-    time_units: str = "h",
+    time_units: str,
+    value_units: str | None = None,
     layout: str = "auto",
     time_tolerance: float | None = None,
     duplicates: str = "error",
@@ -69,6 +71,11 @@ def import_csv(
         (default ``"value"``).
     time_units : str
         Units of the times: ``"h"``, ``"min"``, ``"s"``, ``"d"`` or ``"dimensionless"``.
+        Required: the file's times are never assumed to be in hours.
+    value_units : str, optional
+        Units of the measured values, e.g. ``"a.u."``, ``"µM"``, ``"molecules"`` (common
+        spellings are made canonical, :func:`cellsde.datasets.units.canonical_units`); stored
+        as ``x.attrs["units"]`` and shown on every figure axis. Default: not recorded.
     layout : {"auto", "long", "wide"}
         ``"auto"``: long when ``time_col`` is a column, else wide when headers are times.
     time_tolerance : float, optional
@@ -112,6 +119,11 @@ def import_csv(
         raise ImportFormatError(f"duplicates must be one of {DUPLICATES}, got {duplicates!r}")
     if time_units not in S.TIME_UNITS:
         raise ImportFormatError(f"time_units must be one of {S.TIME_UNITS}, got {time_units!r}")
+    if value_units is not None and canonical_units(value_units) is None:
+        raise ImportFormatError(
+            f"value_units {value_units!r} is not a unit; say what the values are in, e.g. "
+            "'a.u.', 'µM', 'nM', 'molecules'"
+        )
     table = read_text_table(path, sep=sep)
     meta_cols = ([group_col] if group_col else []) + list(cell_coords)
     require_columns(table, [cell_col, *meta_cols], path)
@@ -164,8 +176,11 @@ def import_csv(
         "duplicates": duplicates,
         "group_col": group_col,
         "cell_coords": list(cell_coords),
+        "value_units": value_units,
     }
     ds.attrs[S.ATTR_CONFIG] = json.dumps(config, sort_keys=True)
+    if value_units is not None:
+        ds[S.X].attrs[S.ATTR_UNITS] = canonical_units(value_units)
     ds.attrs[S.ATTR_IMPORT_REPORT] = json.dumps(asdict(report), sort_keys=True)
     return ds
 

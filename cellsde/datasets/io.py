@@ -18,7 +18,7 @@ from cellsde.datasets.atomic import atomic_path
 from cellsde.datasets.validate import validate_dataset
 from cellsde.errors import SchemaError
 
-__all__ = ["NETCDF_SUFFIXES", "ZARR_SUFFIXES", "open_dataset", "save_dataset"]
+__all__ = ["NETCDF_SUFFIXES", "ZARR_SUFFIXES", "open_dataset", "read_table", "save_dataset"]
 
 NETCDF_SUFFIXES = (".nc", ".h5")
 ZARR_SUFFIXES = (".zarr",)
@@ -99,6 +99,29 @@ def write_table(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     return path
 
 
+def read_table(path: str | os.PathLike) -> xr.Dataset:
+    """Read any netCDF file or zarr store the toolkit writes (tables included), unvalidated.
+
+    The counterpart of :func:`write_table` (theta, scores, fit history), used by
+    ``cellsde info``; trajectories are better read with :func:`open_dataset`, which checks them.
+
+    Raises
+    ------
+    FileNotFoundError, SchemaError, ValueError
+        As :func:`open_dataset`, without the schema check.
+    """
+    path = Path(path)
+    fmt = _format(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {str(path)!r}")
+    if fmt == "zarr":
+        if not _is_zarr_store(path):
+            raise SchemaError(f"{str(path)!r} is not a zarr store (no zarr metadata found)")
+        with xr.open_zarr(path, decode_timedelta=False) as opened:
+            return _normalise(opened.load())
+    return _normalise(_open_netcdf(path))
+
+
 def _is_zarr_store(path: Path) -> bool:
     return path.is_dir() and any(
         (path / name).exists() for name in (".zgroup", "zarr.json", ".zmetadata")
@@ -127,18 +150,7 @@ def open_dataset(path: str | os.PathLike) -> xr.Dataset:
     ValueError
         If the suffix is not one of ``.nc``, ``.h5``, ``.zarr``.
     """
-    path = Path(path)
-    fmt = _format(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no such file: {str(path)!r}")
-    if fmt == "zarr":
-        if not _is_zarr_store(path):
-            raise SchemaError(f"{str(path)!r} is not a zarr store (no zarr metadata found)")
-        with xr.open_zarr(path, decode_timedelta=False) as opened:
-            ds = opened.load()
-    else:
-        ds = _open_netcdf(path)
-    ds = _normalise(ds)
+    ds = read_table(path)
     try:
         return validate_dataset(ds)
     except SchemaError as err:

@@ -45,13 +45,20 @@ def report_text(cfg: DemoConfig, n: dict[str, Any]) -> str:
             "",
             "![nfkb](nfkb_tnf_fan.png)",
             "",
+            "Marginal densities at the start, the first peak, the trough after it and the end "
+            "(kernel densities, bounded at 0 only when no value is negative; these background-"
+            "subtracted measurements dip slightly below 0):",
+            "",
+            "![nfkb marginals](nfkb_tnf_marginals.png)",
+            "",
         ]
     lines += [
         "## 3. A heterogeneous population (END-nSDE circadian benchmark)",
         "",
         f"Damped oscillator, noise (k1 + k2 omega) sqrt|x1| with k1 = 0.3, k2 = 0.1; "
         f"{n['population_groups']} groups of omega on a 5 x 5 grid, {n['population_cells']} cells, "
-        "Euler-Maruyama dt = 1e-3.",
+        "Euler-Maruyama dt = 1e-3. One panel per omega group (never pooled): the five "
+        "held-out groups and two corners of the grid.",
         "",
         "![population](population_fan.png)",
         "",
@@ -66,7 +73,7 @@ def report_text(cfg: DemoConfig, n: dict[str, Any]) -> str:
         "| quantity | value |",
         "| --- | --- |",
         f"| held-out tW2 per group (END-nSDE) | {_fmt(n['heldout_tw2'])} |",
-        f"| sampling floor (truth vs truth) | {_fmt(n['floor_tw2'])} |",
+        f"| sampling floor (true SDE scored like the model, same sizes) | {_fmt(n['floor_tw2'])} |",
         f"| relative drift error | {_fmt(n['drift_error'])} |",
         f"| relative sigma sigma^T error | {_fmt(n['diffusion_error'])} |",
         "",
@@ -81,7 +88,9 @@ def report_text(cfg: DemoConfig, n: dict[str, Any]) -> str:
         "| group | true omega | estimate | bootstrap SD |",
         "| --- | --- | --- | --- |",
     ]
-    for g, (t, e, s) in enumerate(zip(n["infer_true"], n["infer_estimates"], n["infer_std"])):
+    # the data's group labels (a demo.json from before they were recorded: 0..n-1)
+    labels = n.get("infer_labels") or list(range(len(n["infer_true"])))
+    for g, t, e, s in zip(labels, n["infer_true"], n["infer_estimates"], n["infer_std"]):
         lines.append(
             f"| {g} | ({t[0]:.2f}, {t[1]:.2f}) | ({e[0]:.2f}, {e[1]:.2f}) | ({s[0]:.2f}, {s[1]:.2f}) |"
         )

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import xarray as xr
 
-from cellsde.demo.config import EXAMPLE_TRACKS, K1, K2, DemoConfig, held_out_mask
+from cellsde.demo.config import EXAMPLE_TRACKS, HELD_OUT, K1, K2, DemoConfig, held_out_mask
 from cellsde.demo.report import write_report
 
 
@@ -30,14 +31,15 @@ def stage_tracks(
     root: Path, cfg: DemoConfig, numbers: dict, *, guo, progress
 ) -> tuple[list[str], dict]:
     from cellsde.datasets import import_csv, import_report, save_dataset
-    from cellsde.plot import trajectory_fan
+    from cellsde.plot import group_panels, trajectory_fan
 
     if not EXAMPLE_TRACKS.is_file():
         return [], {"tracks_cells": None}
     ds = import_csv(EXAMPLE_TRACKS, cell_col="track_id", time_col="time_min", time_units="min",
-                    species=["nfkb_nuc", "nfkb_cyt"], group_col="condition")  # fmt: skip
+                    value_units="a.u.", species=["nfkb_nuc", "nfkb_cyt"],
+                    group_col="condition")  # fmt: skip
     save_dataset(ds, root / "tracks.nc")
-    fig = trajectory_fan(ds, species="nfkb_nuc")
+    fig = group_panels(ds, trajectory_fan, species="nfkb_nuc", ncols=2, panel_size=(3.6, 2.6))
     rep = import_report(ds)
     return ["tracks.nc", _figure(fig, root, "tracks_fan")], {
         "tracks_cells": int(ds.sizes["cell"]),
@@ -51,7 +53,7 @@ def stage_nfkb(
     root: Path, cfg: DemoConfig, numbers: dict, *, guo, progress
 ) -> tuple[list[str], dict]:
     from cellsde.datasets import read_guo2024, save_dataset
-    from cellsde.plot import trajectory_fan
+    from cellsde.plot import marginal_times, marginals, trajectory_fan
 
     if guo is None:
         return [], {"nfkb_cells": None}
@@ -62,7 +64,13 @@ def stage_nfkb(
     save_dataset(tnf, root / "nfkb_tnf.nc")
     mean = np.nanmean(tnf["x"].values[:, :, 0], axis=0)
     fig = trajectory_fan(tnf, species="nfkb_nuclear")
-    return ["nfkb_tnf.nc", _figure(fig, root, "nfkb_tnf_fan")], {
+    times = marginal_times(tnf, species="nfkb_nuclear")  # start, first peak, trough, end
+    dens = marginals(tnf, species="nfkb_nuclear", times=times)
+    return [
+        "nfkb_tnf.nc",
+        _figure(fig, root, "nfkb_tnf_fan"),
+        _figure(dens, root, "nfkb_tnf_marginals"),
+    ], {
         "nfkb_cells": int(tnf.sizes["cell"]),
         "nfkb_peak_uM": float(mean.max()),
         "nfkb_peak_min": float(tnf["time"].values[int(mean.argmax())]),
@@ -74,14 +82,15 @@ def stage_population(
 ) -> tuple[list[str], dict]:
     import models_bio
     from cellsde.datasets import save_dataset
-    from cellsde.plot import trajectory_fan
+    from cellsde.plot import group_panels, trajectory_fan
     from cellsde.simulation import simulate
 
     model = models_bio.damped_oscillator(k1=K1, k2=K2)
     times = np.linspace(0.0, 1.0, 11)
     ds = simulate(model, times=times, cells_per_group=cfg.cells_per_group, seed=cfg.seed, dt=1e-3)
     save_dataset(ds, root / "population.nc")
-    fig = trajectory_fan(ds, species="x1")
+    fig = group_panels(ds, trajectory_fan, species="x1", groups=[*HELD_OUT, 0, 24],
+                       n_samples=3)  # fmt: skip
     return ["population.nc", _figure(fig, root, "population_fan")], {
         "population_cells": int(ds.sizes["cell"]),
         "population_groups": int(np.unique(ds["group"].values).size),
@@ -139,9 +148,13 @@ def stage_evaluate(
     model = load_model(root / "model.pt")
     truth = models_bio.damped_oscillator(k1=K1, k2=K2)
     res = evaluate(model, held, dt=cfg.dt, seed=cfg.seed + 1, true_model=truth)
-    floor = sampling_floor(MechanisticSDE(truth), held, dt=cfg.dt, seed=cfg.seed + 2)
+    # the truth scored exactly like the model (same paths, same data cells): size-matched
+    floor = sampling_floor(MechanisticSDE(truth), held, n_paths=int(res.attrs["n_paths"]),
+                           dt=cfg.dt, seed=cfg.seed + 2, against="data")  # fmt: skip
     write_table(res, root / "evaluation.nc")
-    fig = w2_over_time({"END-nSDE": res}, floor=floor)
+    fig = w2_over_time({"END-nSDE": res}, floor=floor, data=held)  # the data's units
+    fig.axes[0].set_title(f"held-out groups {', '.join(map(str, HELD_OUT))}: W2 to the data "
+                          "(mean over groups)", loc="left", fontsize=9)  # fmt: skip
     return ["evaluation.nc", _figure(fig, root, "w2_over_time")], {
         "heldout_tw2": float(res["tw2"].mean()),
         "floor_tw2": float(floor["tw2"].mean()),
@@ -156,7 +169,7 @@ def stage_infer(
     from cellsde.datasets.io import write_table
     from cellsde.inference.infer import infer
     from cellsde.nn.checkpoint import load_model
-    from cellsde.plot import theta_recovery
+    from cellsde.plot import theta_recovery_panels
 
     _, held = _split(root)
     model = load_model(root / "model.pt")
@@ -165,16 +178,16 @@ def stage_infer(
     write_table(res, root / "theta.nc")
     first = [np.flatnonzero(res["cell_group"].values == g)[0] for g in res["group"].values]
     true = held["theta"].values[first]  # (group, param)
-    fig = theta_recovery(
-        true[:, 0],
-        res["theta"].values[:, 0],
-        std=res["theta_std"].values[:, 0],
-        param="omega1",
-        units="dimensionless",
-    )
+    gp = ("group", "param")
+    fig = theta_recovery_panels(
+        xr.DataArray(true, dims=gp, coords={"param": res["param"].values}),
+        res["theta"], std=res["theta_std"], units={"omega1": "dimensionless",
+                                                   "omega2": "dimensionless"},
+    )  # fmt: skip
     err = np.abs(res["theta"].values - true)
     return ["theta.nc", _figure(fig, root, "theta_recovery")], {
         "infer_groups": int(res.sizes["group"]),
+        "infer_labels": res["source_group"].values.tolist(),  # the data's group labels
         "infer_mae": float(err.mean()),
         "infer_coverage_2sd": float(np.mean(err <= 2 * res["theta_std"].values)),
         "infer_true": true.tolist(),
@@ -188,8 +201,10 @@ def stage_compress(
 ) -> tuple[list[str], dict]:
     from cellsde.compression import compress
     from cellsde.datasets.atomic import atomic_path
+    from cellsde.datasets.units import value_units
     from cellsde.nn.checkpoint import load_model, save_model
     from cellsde.plot import pareto
+    from cellsde.plot.style import squared_units
     from cellsde.training.config import FitConfig
 
     train, held = _split(root)
@@ -203,7 +218,8 @@ def stage_compress(
         table.to_csv(tmp, index=False)
     save_model(res.best_model, root / "model_small.pt")
     fig = pareto(table["params"].to_numpy(), table["valid_tw2"].to_numpy(),
-                 labels=table["candidate"].tolist(), kinds=table["kind"].tolist())  # fmt: skip
+                 labels=table["candidate"].tolist(), kinds=table["kind"].tolist(),
+                 w2_units=squared_units(value_units(held)))  # fmt: skip
     rows = [
         {"candidate": str(r.candidate), "kind": str(r.kind), "width": int(r.width), "K": int(r.K),
          "params": int(r.params), "valid_tw2": float(r.valid_tw2)}

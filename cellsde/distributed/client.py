@@ -6,6 +6,8 @@ import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from tqdm.auto import tqdm
+
 from cellsde.errors import CellsdeError
 
 # dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in every worker it spawns. Setting that
@@ -93,9 +95,14 @@ def run_tasks(
     rescheduled by the scheduler (``distributed.scheduler.allowed-failures``) and, past that
     limit, raises :class:`CellsdeError` naming the task.
     """
+    # progress on a terminal only (tqdm's disable=None); closed when the generator is
+    bar = tqdm(total=len(tasks), desc=f"{label}s", unit=label, leave=False, disable=None)
     if client is None:
-        for i, task in enumerate(tasks):
-            yield i, fn(**task) if unpack else fn(task)
+        with bar:
+            for i, task in enumerate(tasks):
+                result = fn(**task) if unpack else fn(task)
+                bar.update(1)
+                yield i, result
         return
     distributed = _require_distributed()
     futures = [
@@ -116,7 +123,9 @@ def run_tasks(
                     "be running out of memory: use smaller chunks or more memory per worker"
                 ) from None
             future.release()
+            bar.update(1)
             yield i, result
     finally:
+        bar.close()
         for future in futures:
             future.cancel()

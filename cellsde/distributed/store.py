@@ -67,7 +67,8 @@ def create_store(path: Path, template: xr.Dataset, manifest: dict, chunk_cells: 
         raise FileExistsError(f"{str(path)!r} exists and is not a zarr store; refusing to replace")
     shape = template.sizes[S.CELL], template.sizes[S.TIME], template.sizes[S.SPECIES]
     chunks = (chunk_cells, shape[1], shape[2])
-    lazy = template.assign({S.X: (S.X_DIMS, da.full(shape, np.nan, chunks=chunks))})
+    x_attrs = dict(template[S.X].attrs) if S.X in template else {}  # e.g. the values' units
+    lazy = template.assign({S.X: (S.X_DIMS, da.full(shape, np.nan, chunks=chunks), x_attrs)})
     validate_dataset(lazy)
     with atomic_path(path, directory=True) as tmp:
         lazy.to_zarr(

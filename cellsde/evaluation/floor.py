@@ -34,6 +34,7 @@ def sampling_floor(
     dt: float = 1e-3,
     seed: int = 0,
     observed: tuple[str, ...] | None = None,
+    against: str = "truth",
 ) -> xr.Dataset:
     """tW2 between two independent samples of the truth, per group of ``data``.
 
@@ -56,6 +57,12 @@ def sampling_floor(
     seed : int
     observed : tuple of str, optional
         Species compared; default all species of the truth (of the Dataset).
+    against : {"truth", "data"}
+        SDE truth only. ``"truth"``: two independent samples of the truth, ``n_paths`` each.
+        ``"data"``: one sample of ``n_paths`` paths of the truth against the data's own cells,
+        the protocol of :func:`cellsde.evaluation.evaluate` (same sizes, same data cloud):
+        the score a perfect model gets, size-matched to a model evaluated with the same
+        ``n_paths``, so a fitted model cannot sit below it through sample sizes alone.
 
     Returns
     -------
@@ -69,6 +76,14 @@ def sampling_floor(
     if data is None:
         raise ValueError("sampling_floor(model, data): data is needed for groups, x0 and theta")
     model = truth if isinstance(truth, PopulationModel) else MechanisticSDE(truth)
+    if against not in ("truth", "data"):
+        raise ValueError(f"against must be 'truth' or 'data', got {against!r}")
+    if against == "data":
+        from cellsde.evaluation.scores import evaluate
+
+        table = evaluate(model, data, n_paths=n_paths, dt=dt, seed=seed, observed=observed)
+        return table.assign_attrs(protocol="truth vs data: a perfect model's score at the "
+                                  "same sizes (size-matched floor)")  # fmt: skip
     grouped, observed = checked_groups(model, data, observed)
     n = int(n_paths or grouped.mask.shape[1])
     a, b = (sample_groups(model, grouped, n_paths=n, dt=dt, seed=s) for s in (seed, seed + 1))

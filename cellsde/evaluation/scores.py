@@ -16,11 +16,14 @@ and, when the true SDE is known, the relative drift and noise-covariance errors
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import torch
 import xarray as xr
 
 from cellsde.datasets.schema import GROUP, SPECIES, X
+from cellsde.datasets.units import match_units, model_units
 from cellsde.evaluation.coefficients import check_same_names, coefficient_error_sums
 from cellsde.evaluation.table import checked_groups, grouped_table, sample_groups, w2_array
 from cellsde.nn.base import PopulationModel
@@ -41,6 +44,8 @@ def evaluate(
     true_model: SDEProtocol | None = None,
     observed: tuple[str, ...] | None = None,
     error_states: str = "model",
+    observables: Mapping[str, Mapping[str, float]] | None = None,
+    initial_state: np.ndarray | None = None,
 ) -> xr.Dataset:
     """Score ``model`` on the groups of ``data`` (use held-out groups).
 
@@ -65,6 +70,12 @@ def evaluate(
         Species compared by W2; default all of the model's species.
     error_states : {"model", "data"}
         Where the coefficient errors are evaluated (module docstring).
+    observables : mapping of str to mapping of str to float, optional
+        Data species formed as weighted sums of model species (e.g. total nuclear NF-kB
+        ``{"nfkb_nuclear": {"NFkBn": 1, "IkBaNFkBn": 1}}``); with ``observed`` unset, the data
+        species that are model species or observables are compared.
+    initial_state : numpy.ndarray, shape (species,) or (n, species), optional
+        Initial states of every model species, for data that do not measure them all.
 
     Returns
     -------
@@ -91,7 +102,9 @@ def evaluate(
                 "SDE-like model (ENDnSDE, NeuralODE); call evaluate without true_model"
             )
         check_same_names(model, true_model)
-    grouped, observed = checked_groups(model, data, observed)
+    data = match_units(data, model_units(model))  # minutes vs hours: converted or refused
+    grouped, observed = checked_groups(model, data, observed, observables=observables,
+                                       initial_state=initial_state)  # fmt: skip
     n = int(n_paths or grouped.mask.shape[1])
     paths = sample_groups(model, grouped, n_paths=n, dt=dt, seed=seed)
     obs, mask = data_clouds(grouped)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 import numpy as np
 import torch
 import xarray as xr
 
-from cellsde.datasets.schema import ATTR_UNITS, GROUP, TIME
+from cellsde.datasets.schema import ATTR_UNITS, GROUP, SPECIES, TIME
 from cellsde.losses.table import w2_table
 from cellsde.nn.base import PopulationModel
 from cellsde.nn.grouped_paths import model_groups, simulate_groups
@@ -24,16 +24,29 @@ def model_device(model: PopulationModel) -> torch.device:
 
 
 def checked_groups(
-    model: PopulationModel, data: xr.Dataset, observed: tuple[str, ...] | None
+    model: PopulationModel,
+    data: xr.Dataset,
+    observed: tuple[str, ...] | None,
+    *,
+    observables: Mapping[str, Mapping[str, float]] | None = None,
+    initial_state: np.ndarray | None = None,
 ) -> tuple[GroupedData, tuple[str, ...]]:
-    """Validate ``model`` and ``data``; per-group tensors on the model's device, observed names."""
+    """Validate ``model`` and ``data``; per-group tensors on the model's device, observed names.
+
+    With ``observables`` and no ``observed``, the data species that are model species or
+    observables are compared.
+    """
     if not isinstance(model, PopulationModel):
         raise TypeError(
             f"expected a PopulationModel (ENDnSDE, a baseline, MechanisticSDE), got {type(model).__name__}"
         )
     if not isinstance(data, xr.Dataset):
         raise TypeError(f"data must be an xarray.Dataset, got {type(data).__name__}")
-    grouped = model_groups(model, data, observed=observed)
+    if observed is None and observables:
+        have = [str(s) for s in data[SPECIES].values]
+        observed = tuple(s for s in have if s in model.species or s in observables)
+    grouped = model_groups(model, data, observed=observed, observables=observables,
+                           initial_state=initial_state)  # fmt: skip
     return grouped.to(model_device(model)), tuple(observed) if observed else model.species
 
 

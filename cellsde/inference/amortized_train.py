@@ -4,6 +4,7 @@ parameters, and :func:`simulate_training_sets` to draw those from a population m
 from __future__ import annotations
 
 import torch
+from tqdm.auto import tqdm
 
 from cellsde.inference.amortized import Amortizer, AmortizerConfig
 from cellsde.nn.base import PopulationModel
@@ -169,7 +170,7 @@ def train_amortizer(
     opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
     target = (theta - net.theta_loc) / net.theta_scale
     rows = torch.arange(n_sets, device=dev)[:, None]
-    for _ in range(epochs):
+    for _ in tqdm(range(epochs), desc="infer: amortizer", unit="epoch", leave=False, disable=None):
         ks = torch.randint(1, k_max + 1, (n_sets, 1), generator=gen, device=gen.device).to(dev)
         order = torch.rand((n_sets, n), generator=gen, device=gen.device).to(dev).argsort(1)
         pick = order[:, :k_max]  # (set, k_max) a random subset of the n cells

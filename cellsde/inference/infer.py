@@ -37,18 +37,22 @@ the result Dataset (:mod:`~cellsde.inference.result`).
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
 import xarray as xr
 
+from cellsde.datasets.units import match_units, model_units
+from cellsde.evaluation.table import model_device
 from cellsde.inference.amortized import Amortizer
 from cellsde.inference.estimators import achieved_tw2, make_estimator
 from cellsde.inference.prepare import check_options, parameter_box, prepare
 from cellsde.inference.result import inference_result
 from cellsde.inference.uncertainty import estimate_uncertainty
 from cellsde.nn.base import PopulationModel
+from cellsde.nn.memory import check_memory, infer_estimate
 
 
 def infer(
@@ -139,10 +143,19 @@ def infer(
     """
     check_options(model, data, method=method, uncertainty=uncertainty, level=level,
                   amortizer=amortizer, amortizer_out=amortizer_out)  # fmt: skip
+    if uncertainty == "parametric" and 0 < n_bootstrap < 100:
+        warnings.warn(
+            f"uncertainty='parametric' with n_bootstrap={n_bootstrap}: the intervals need >= 100 "
+            "replicates to reach their coverage (20 covered 4 of 10 true values)",
+            stacklevel=2,
+        )
+    data = match_units(data, model_units(model))  # minutes vs hours: converted or refused
     lo, hi = parameter_box(model, bounds)
     prep = prepare(model, data, n_params=lo.shape[0], group_size=group_size, n_bootstrap=n_bootstrap,
                    observables=observables, observed=observed, amortizer=amortizer, method=method,
                    initial_state=initial_state, n_paths=n_paths, dt=dt)  # fmt: skip
+    check_memory(infer_estimate(model, prep.grouped, dt=prep.dt, n_paths=prep.n_paths,
+                                n_starts=n_starts, method=method), device=model_device(model))  # fmt: skip
     gen = torch.Generator().manual_seed(seed)  # the resampling of cells
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import torch
+from tqdm.auto import tqdm
 
 from cellsde.losses.table import w2_table
 from cellsde.nn.base import PopulationModel
@@ -155,7 +156,10 @@ def minimise_tw2(
     big = _expand(data, s)
     best_loss = torch.full((g * s,), float("inf"), device=u.device)
     best_theta = (box_lo + (box_hi - box_lo) * torch.sigmoid(u)).detach().clone()
-    for _ in range(iterations):
+    # progress on a terminal only (tqdm's disable=None): the search is the long part of infer
+    for _ in tqdm(
+        range(iterations), desc="infer: W2 search", unit="step", leave=False, disable=None
+    ):
         theta = box_lo + (box_hi - box_lo) * torch.sigmoid(u)
         loss = objective(model, big, theta, n_paths=n_paths, dt=dt, seed=seed, debiased=debiased)
         improved = loss.detach() < best_loss

@@ -10,6 +10,9 @@ compare them with :func:`data_clouds` through :func:`cellsde.losses.w2_table`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+import numpy as np
 import torch
 import xarray as xr
 
@@ -19,7 +22,12 @@ from cellsde.nn.training_data import GroupedData, group_tensors
 
 
 def model_groups(
-    model: PopulationModel, ds: xr.Dataset, *, observed: tuple[str, ...] | None = None
+    model: PopulationModel,
+    ds: xr.Dataset,
+    *,
+    observed: tuple[str, ...] | None = None,
+    observables: Mapping[str, Mapping[str, float]] | None = None,
+    initial_state: np.ndarray | None = None,
 ) -> GroupedData:
     """The groups of ``ds`` as tensors for ``model``: its species, parameters and ``observed``.
 
@@ -30,6 +38,9 @@ def model_groups(
         cellsde schema (see :func:`cellsde.nn.training_data.group_tensors`).
     observed : tuple of str, optional
         Species compared with the data; default all of the model's species.
+    observables, initial_state : optional
+        Data species formed from model species, and initial states for data that do not
+        measure every model species (see :func:`cellsde.nn.training_data.group_tensors`).
 
     Raises
     ------
@@ -38,12 +49,13 @@ def model_groups(
         (:class:`~cellsde.errors.ModelMismatchError`, :class:`~cellsde.errors.SchemaError`).
     """
     observed = tuple(observed) if observed else model.species
-    unknown = sorted(set(observed) - set(model.species))
+    unknown = sorted(set(observed) - set(model.species) - set(observables or ()))
     if unknown:
         raise CellsdeError(
             f"observed species {unknown} are not species of the model {model.species}"
         )
-    return group_tensors(ds, species=model.species, params=model.param_names, observed=observed)
+    return group_tensors(ds, species=model.species, params=model.param_names, observed=observed,
+                         observables=observables, initial_state=initial_state)  # fmt: skip
 
 
 def initial_states(data: GroupedData, n_paths: int) -> torch.Tensor:

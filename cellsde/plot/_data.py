@@ -88,8 +88,10 @@ def check_model(model: xr.Dataset, data: xr.Dataset, species: list[str]) -> xr.D
         raise ModelMismatchError(
             f"time units differ: data in {tu_d!r}, model in {tu_m!r}; convert one of them"
         )
+    from cellsde.datasets.units import canonical_units
+
     for s in species:
-        ud, um = species_units(data, s), species_units(model, s)
+        ud, um = canonical_units(species_units(data, s)), canonical_units(species_units(model, s))
         if ud is not None and um is not None and ud != um:
             raise ModelMismatchError(
                 f"units of species {s!r} differ: data in {ud!r}, model in {um!r}; convert one"
@@ -117,3 +119,27 @@ def observed(values: np.ndarray, species: str, name: str) -> np.ndarray:
     if not np.isfinite(values).any():
         raise CellsdeError(f"{name} has no observed value of species {species!r} (all NaN)")
     return values
+
+
+def group_title(ds: xr.Dataset, group) -> str | None:
+    """What a title says about the cells shown: ``"group 3, TNF 10 ng/mL"``, or the one
+    condition all cells of ``ds`` share (``group`` None), or None."""
+    from cellsde.datasets.conditions import condition_text
+
+    text = condition_text(ds, group) or _theta_text(ds, group)
+    if group is None:
+        return text
+    return f"group {group}" + (f", {text}" if text else "")
+
+
+def _theta_text(ds: xr.Dataset, group) -> str | None:
+    """``"omega1 -0.5, omega2 0.5"`` when the cells (of ``group``) share one θ (at most 3)."""
+    if S.THETA not in ds or S.PARAM not in ds.coords or ds.sizes[S.PARAM] > 3:
+        return None
+    theta = np.asarray(ds[S.THETA].transpose(*S.THETA_DIMS).values, dtype=float)
+    if group is not None and S.GROUP in ds.coords:
+        theta = theta[np.asarray(ds[S.GROUP].values) == group]
+    if theta.shape[0] == 0 or not np.allclose(theta, theta[0], rtol=1e-9, atol=0.0):
+        return None
+    names = [str(p) for p in ds[S.PARAM].values]
+    return ", ".join(f"{p} {v:.3g}" for p, v in zip(names, theta[0]))

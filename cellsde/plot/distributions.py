@@ -22,7 +22,9 @@ from cellsde.plot.style import (
 _ROW = 0.85  # height of the tallest density in a row (rows are 1 apart)
 
 
-def gaussian_kde(samples: np.ndarray, grid: np.ndarray) -> np.ndarray:
+def gaussian_kde(
+    samples: np.ndarray, grid: np.ndarray, *, lower: float | None = None
+) -> np.ndarray:
     """Gaussian kernel density of 1-D ``samples`` on ``grid`` (Scott's bandwidth).
 
     Parameters
@@ -31,19 +33,98 @@ def gaussian_kde(samples: np.ndarray, grid: np.ndarray) -> np.ndarray:
         Finite values.
     grid : numpy.ndarray, shape (m,)
         Evaluation points, same units as ``samples``.
+    lower : float, optional
+        A bound the quantity cannot cross (0 for counts and concentrations): the kernels are
+        reflected at it (Schuster 1985), so no mass leaks below it and the density there is
+        not halved; the density is 0 below ``lower``.
 
     Returns
     -------
     numpy.ndarray, shape (m,)
-        Density in 1 / (units of ``samples``). A constant sample gets a narrow bump whose
-        width is 1e-3 of the grid's span.
+        Density in 1 / (units of ``samples``); integrates to 1 over ``[lower, inf)`` with a
+        bound. A constant sample gets a narrow bump whose width is 1e-3 of the grid's span.
     """
     n = samples.size
     sd = float(np.std(samples, ddof=1)) if n > 1 else 0.0
     span = float(grid[-1] - grid[0]) if grid.size > 1 else 1.0
     h = max(sd * n ** (-1 / 5), 1e-3 * span, np.finfo(float).tiny)
-    z = (grid[:, None] - samples[None, :]) / h  # (m, n)
-    return np.exp(-0.5 * z**2).sum(1) / (n * h * np.sqrt(2 * np.pi))
+
+    def kernel_sum(centres: np.ndarray) -> np.ndarray:
+        z = (grid[:, None] - centres[None, :]) / h  # (m, n)
+        return np.exp(-0.5 * z**2).sum(1) / (n * h * np.sqrt(2 * np.pi))
+
+    if lower is None:
+        return kernel_sum(samples)
+    density = kernel_sum(samples) + kernel_sum(2.0 * lower - samples)
+    return np.where(grid >= lower, density, 0.0)
+
+
+def bounded_below(values: np.ndarray, units: str | None) -> bool:
+    """True when the values are counts or concentrations (never negative): every value >= 0
+    and the units say so (molecules, a molar unit, a.u.) or every value is an integer."""
+    from cellsde.datasets.units import MOLAR, canonical_units
+
+    v = values[np.isfinite(values)]
+    if v.size == 0 or v.min() < 0:
+        return False
+    canon = canonical_units(units)
+    return canon in ("molecules", "a.u.") or canon in MOLAR or bool(np.all(v == np.round(v)))
+
+
+def marginal_times(
+    data: xr.Dataset, *, species: str | None = None, n: int = 4, group=None
+) -> list[float]:
+    """Informative times for :func:`marginals`: the start, the first peak of the median
+    trajectory, the first trough after it, and the end (evenly spaced times fill up to ``n``).
+
+    A peak is a local maximum of the median over cells that rises above the start by at
+    least a tenth of the median's range; without one, the time of the largest departure
+    from the start is used, and when that lies below the start (a median that first falls)
+    the first peak after it takes the trough's place.
+
+    Parameters
+    ----------
+    data : xarray.Dataset
+        ``x`` (cell, time, species).
+    species : str, optional
+        May be omitted for single-species data.
+    n : int
+        Number of times (at least 2).
+    group : optional
+        Use only the cells of this group.
+
+    Returns
+    -------
+    list of float
+        ``n`` (or fewer, for short grids) increasing data times.
+    """
+    if int(n) < 2:
+        raise ValueError(f"n must be >= 2, got {n}")
+    x = D.select_group(D.check_dataset(data, "data"), group, "data")
+    name = D.pick_species(x, species, "data")
+    values = D.observed(x.sel({S.SPECIES: name}).values, name, "data")  # (cell, time)
+    t = np.asarray(x[S.TIME].values, dtype=np.float64)
+    seen = np.isfinite(values).any(0)
+    med = np.full(t.size, np.nan)
+    med[seen] = np.nanmedian(values[:, seen], axis=0)
+    idx = np.flatnonzero(np.isfinite(med))
+    m = med[idx]
+    priority = [idx[0], idx[-1]]  # start and end, then the peak and the trough after it
+    if m.size >= 3:
+        rise = 0.1 * (np.nanmax(m) - np.nanmin(m))
+        peaks = [k for k in range(1, m.size - 1)
+                 if m[k] >= m[k - 1] and m[k] > m[k + 1] and m[k] - m[0] > rise]  # fmt: skip
+        peak = peaks[0] if peaks else int(np.argmax(np.abs(m - m[0])))
+        priority.append(idx[peak])
+        # then the first turn the other way: the trough after a peak, or, for a median that
+        # starts at its top and first falls, the peak after its deepest trough
+        s = 1.0 if m[peak] >= m[0] else -1.0
+        turns = [k for k in range(peak + 1, m.size - 1)
+                 if s * m[k] <= s * m[k - 1] and s * m[k] < s * m[k + 1]]  # fmt: skip
+        priority += [idx[turns[0]]] if turns else []
+    priority += [idx[k] for k in np.linspace(0, idx.size - 1, int(n)).round().astype(int)]
+    chosen = list(dict.fromkeys(int(i) for i in priority))[: int(n)]
+    return [float(t[i]) for i in sorted(chosen)]
 
 
 def _nearest(t: np.ndarray, want: float, name: str, units: str | None) -> int:
@@ -139,7 +220,9 @@ def marginals(
         raise CellsdeError(f"no observed value of {name!r} at times {times}")
     lo, hi = float(pooled.min()), float(pooled.max())
     pad = 0.08 * (hi - lo) if hi > lo else max(abs(lo), 1.0) * 0.1
-    grid = np.linspace(lo - pad, hi + pad, 256)
+    # counts and concentrations: the density stops at 0 instead of leaking below it
+    lower = 0.0 if bounded_below(pooled, D.species_units(data, name)) else None
+    grid = np.linspace(lo - pad if lower is None else 0.0, hi + pad, 256)
     edges = None if bins is None else np.linspace(lo, hi if hi > lo else lo + 1.0, int(bins) + 1)
 
     def density(v: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -147,7 +230,7 @@ def marginals(
         if v.size == 0:
             return None
         if edges is None:
-            return grid, gaussian_kde(v, grid)
+            return grid, gaussian_kde(v, grid, lower=lower)
         h, _ = np.histogram(v, bins=edges, density=True)
         return np.repeat(edges, 2)[1:-1], np.repeat(h, 2)
 
@@ -177,7 +260,8 @@ def marginals(
         ax.spines["left"].set_visible(False)
         ax.tick_params(axis="y", length=0)
         kind = "KDE" if edges is None else "histogram"
+        where = D.group_title(data, group)
         title = f"{name}: marginal density ({kind})"
-        ax.set_title(title if group is None else f"{title}, group {group}", loc="left")
+        ax.set_title(title if where is None else f"{title}, {where}", loc="left")
         ax.legend(loc="upper right")
     return fig

@@ -126,6 +126,45 @@ def theta_recovery(
     return fig
 
 
+def theta_recovery_panels(
+    true: xr.DataArray,
+    estimated: xr.DataArray,
+    *,
+    std: xr.DataArray | None = None,
+    params: list[str] | None = None,
+    units: dict[str, str] | None = None,
+):
+    """:func:`theta_recovery` for every component of θ, one panel each (side by side).
+
+    Parameters
+    ----------
+    true, estimated : xarray.DataArray, dims (n, param)
+        True and estimated θ per group, with a ``param`` coordinate.
+    std : xarray.DataArray, optional
+        Standard deviations, same layout as ``estimated``.
+    params : list of str, optional
+        Components to draw (default all of ``estimated``).
+    units : dict of str to str, optional
+        Units per parameter (default from ``attrs``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from matplotlib.figure import Figure
+
+    if not isinstance(estimated, xr.DataArray) or S.PARAM not in estimated.dims:
+        raise CellsdeError(f"estimated must be a DataArray with a {S.PARAM!r} dim")
+    names = params or [str(p) for p in estimated[S.PARAM].values]
+    with cellsde_style():
+        fig = Figure(figsize=(3.4 * len(names), 3.4), layout="constrained")
+        axes = np.atleast_1d(fig.subplots(1, len(names), squeeze=False)).ravel()
+        for ax, name in zip(axes, names):
+            theta_recovery(true, estimated, std=std, param=name, ax=ax,
+                           units=(units or {}).get(name))  # fmt: skip
+    return fig
+
+
 def _grid(values: xr.DataArray, x_param: str, y_param: str, theta) -> xr.DataArray:
     """A 2-D (y_param, x_param) DataArray from a 2-D array or from 1-D values + θ coordinates."""
     if x_param in values.dims and y_param in values.dims:

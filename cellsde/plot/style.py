@@ -75,7 +75,7 @@ STYLE_RC = {
     "svg.fonttype": "none",
 }
 
-NO_UNITS = "concentration"  # shown instead of a blank when a dataset records no species units
+NO_UNITS = "units not recorded"  # never a guess such as "concentration" for counts
 
 
 @contextlib.contextmanager
@@ -149,6 +149,17 @@ def with_units(name: str, units: str | None, *, missing: str = NO_UNITS) -> str:
     return f"{name} ({text or missing})"
 
 
+def squared_units(units: str | None) -> str | None:
+    """Units of a squared quantity such as W2²: ``"µM"`` -> ``"µM²"``, ``"a.u."`` -> ``"(a.u.)²"``.
+
+    None stays None (nothing recorded); ``"dimensionless"`` stays ``"dimensionless"``.
+    """
+    if units is None or not str(units).strip() or str(units) == "dimensionless":
+        return units
+    text = str(units).strip()
+    return f"{text}²" if text.isalpha() else f"({text})²"
+
+
 def time_label(units: str | None) -> str:
     """``"time (h)"``; ``"time (units not recorded)"`` when ``units`` is None."""
-    return with_units("time", units, missing="units not recorded")
+    return with_units("time", units)

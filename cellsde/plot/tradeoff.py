@@ -85,7 +85,7 @@ def pareto(
         Category of each network (e.g. "wide", "narrow", "narrow + dendrites"): one colour and
         marker per category (Okabe–Ito, greyscale-distinct markers).
     w2_units : str, optional
-        Units of ``w2``, e.g. "µM²"; "concentration²" when not given.
+        Units of ``w2``, e.g. "µM²"; "units not recorded" when not given.
     annotate : bool, default True
         Write the labels beside the points.
     ax : matplotlib.axes.Axes, optional
@@ -131,7 +131,7 @@ def pareto(
             ok = np.isfinite(w)
             _label_points(ax, p[ok], w[ok], [t for t, o in zip(labels, ok) if o])
         ax.set_xlabel("trainable parameters (count, log scale)")
-        ax.set_ylabel(with_units("held-out squared W2", w2_units or "concentration²"))
+        ax.set_ylabel(with_units("held-out squared W2", w2_units))
         ax.set_title("accuracy vs size (filled: on the Pareto front)", loc="left")
         ax.legend(loc="best")
     return fig

@@ -119,7 +119,7 @@ def trajectory_fan(
     -------
     matplotlib.figure.Figure
         The figure holding the axes. x: time in the data's time units; y: the species in
-        ``x.attrs["units"]`` ("concentration" when none are recorded).
+        ``x.attrs["units"]`` ("units not recorded" when none are).
 
     Raises
     ------
@@ -151,7 +151,8 @@ def trajectory_fan(
                   rng=rng)  # fmt: skip
         ax.set_xlabel(time_label(D.time_units(data)))
         ax.set_ylabel(with_units(name, D.species_units(data, name)))
-        title = name if group is None else f"{name}, group {group}"
+        where = D.group_title(data, group)
+        title = name if where is None else f"{name}, {where}"
         samples = f"; thin lines: {n_samples} sample cells each" if n_samples else ""
         ax.set_title(f"{title} ({', '.join(counts)}{samples})", loc="left")
         # legend below the axes, one column per population: never covers the curves

@@ -10,18 +10,45 @@ import xarray as xr
 from cellsde.datasets import schema as S
 from cellsde.errors import CellsdeError
 from cellsde.plot import _data as D
-from cellsde.plot.style import cellsde_style, figure_axes, role_style, time_label, with_units
+from cellsde.plot.style import (
+    cellsde_style,
+    figure_axes,
+    role_style,
+    squared_units,
+    time_label,
+    with_units,
+)
 
 W2_VAR = "w2"  # the (group, time) table in cellsde.evaluation results
+MAX_MARKERS = 40  # more evaluation times than this: plain lines (markers would merge)
 
 
-def _auto_floor(data: xr.Dataset, species: list[str] | None, seed: int) -> xr.DataArray:
-    """The split-halves floor of :func:`cellsde.evaluation.sampling_floor`, (group, time)."""
+def _auto_floor(
+    data: xr.Dataset, species: list[str] | None, seed: int, n_sim: int | None
+) -> xr.DataArray:
+    """The split-halves floor of the data, rescaled to the model's sample sizes, (group, time).
+
+    Two random halves of a group of N cells (N/2 vs N/2) give the floor of N/2-cell samples;
+    a model scored with ``n_sim`` paths against the N cells compares samples of ``n_sim`` and
+    N. With the 1/n rate of the expected squared W2 between two samples of one distribution
+    (``E ~ c (1/n + 1/m)``, exact in 1-D for smooth densities), the halves' floor is multiplied
+    by ``(1/n_sim + 1/N) / (4/N)`` (1/2 when ``n_sim = N``), so that a model is compared with
+    what a perfect model scores at its own sizes instead of sitting "below the floor".
+    """
     from cellsde.evaluation import sampling_floor
 
     D.check_dataset(data, "data")
     observed = None if species is None else tuple(species)
-    return sampling_floor(data, seed=seed, observed=observed)[W2_VAR]
+    floor = sampling_floor(data, seed=seed, observed=observed)[W2_VAR]  # (group, time)
+    labels = np.asarray(data[S.GROUP].values) if S.GROUP in data.coords else None
+    sizes = np.asarray(
+        [int(np.sum(labels == g)) if labels is not None else data.sizes[S.CELL]
+         for g in floor[S.GROUP].values], dtype=float,
+    )  # fmt: skip
+    n_model = sizes if n_sim is None else np.full_like(sizes, float(n_sim))
+    half = np.floor(sizes / 2)
+    factor = (1.0 / n_model + 1.0 / sizes) / (2.0 / half)
+    return floor * xr.DataArray(factor, dims=S.GROUP, coords={S.GROUP: floor[S.GROUP].values})
 
 
 def _as_curve(item, data, species, name: str) -> xr.DataArray:
@@ -85,9 +112,10 @@ def w2_over_time(
     floor : "auto", None, float, DataArray or Dataset
         ``"auto"``: the split-halves floor of ``data`` when given
         (:func:`cellsde.evaluation.sampling_floor` of the data alone: two random halves of
-        each group compared, i.e. the floor for N/2 cells, a slight overestimate); None: no
-        floor; a number, a (group, time) / (time,) table or a ``sampling_floor`` result:
-        drawn as given.
+        each group compared), rescaled to the first table's sample sizes (its
+        ``attrs["n_paths"]``, else the group sizes) by the 1/n rate of W2² (see
+        :func:`_auto_floor`); None: no floor; a number, a (group, time) / (time,) table or a
+        ``sampling_floor`` result: drawn as given.
     log : bool, default False
         Logarithmic y axis.
     ax : matplotlib.axes.Axes, optional
@@ -129,8 +157,11 @@ def w2_over_time(
     if isinstance(floor, str):
         if floor != "auto":
             raise ValueError(f"floor must be 'auto', None, a number or a table; got {floor!r}")
-        floor = None if data is None else _auto_floor(data, species, seed)
-        floor_label = "sampling floor (two halves of the data)"
+        n_sim = items[0].attrs.get("n_paths") if isinstance(items[0], xr.Dataset) else None
+        floor = None if data is None else _auto_floor(data, species, seed, n_sim)
+        floor_label = "sampling floor (data halves, at the model's size)"
+    elif isinstance(floor, xr.Dataset) and "size-matched" in str(floor.attrs.get("protocol")):
+        floor_label = "sampling floor (the truth scored like the model)"
     else:
         floor_label = "sampling floor"
     if isinstance(floor, xr.Dataset):
@@ -142,9 +173,10 @@ def w2_over_time(
             ok = np.isfinite(curve.values)
             t = np.asarray(curve[S.TIME].values, dtype=np.float64)
             total = float(np.nansum(curve.values))
-            every = max(1, int(ok.sum()) // 15)  # at most ~15 markers per curve
-            ax.plot(t[ok], curve.values[ok], **style, markevery=every,
-                    label=f"{lab} (sum over times {total:.3g})")  # fmt: skip
+            # a marker is a time W2 was computed at (data, never decoration): all or none
+            marker = style["marker"] if ok.sum() <= MAX_MARKERS else ""
+            ax.plot(t[ok], curve.values[ok], color=style["color"], ls=style["linestyle"],
+                    marker=marker, label=f"{lab} (sum over times {total:.3g})")  # fmt: skip
         if floor is not None:
             fstyle = role_style("floor")
             if isinstance(floor, xr.DataArray):
@@ -160,12 +192,9 @@ def w2_over_time(
             ax.set_yscale("log")
         else:
             ax.set_ylim(bottom=0)
-        if squared or not units:
-            sq = units
-        else:
-            sq = f"{units}²" if units.isalpha() else f"({units})²"
+        sq = units if squared else squared_units(units)
         ax.set_xlabel(time_label(t_units))
-        ax.set_ylabel(with_units("W2² per time", sq or "concentration²"))
+        ax.set_ylabel(with_units("W2² per time", sq))
         ax.set_title("distance to the data over time (mean over groups)", loc="left")
         # below the axes: the curves can rise anywhere, the legend must not cover them
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncols=2, borderaxespad=0.0)

@@ -99,7 +99,7 @@ def write_zarr(
     cut = _chunking(population, chunk_cells)
     shape = (population.n_cells, population.times.size, len(population.species))
     nan = np.broadcast_to(np.nan, shape)  # zero-stride: the layout, not the memory
-    template = to_dataset(population, nan, attrs=cut.attrs, config=cut.config).drop_vars(S.X)
+    template = to_dataset(population, nan, attrs=cut.attrs, config=cut.config)  # x: a view
     config = template.attrs[S.ATTR_CONFIG]
     manifest = {
         "fingerprint": fingerprint(config, population.theta, population.group, population.x0),

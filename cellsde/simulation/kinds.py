@@ -118,3 +118,21 @@ def time_units(model: Any, kind: str) -> str:
     if kind == "sde" and not isinstance(model, SDEModel):
         return "dimensionless"
     return model.time_units
+
+
+def value_units(model: Any, kind: str, reported: Sequence[str]) -> str | None:
+    """The one unit of the ``reported`` variables (``x.attrs["units"]``), None when unknown.
+
+    A network's species units (an observable takes its parts'), when they agree; the
+    state of a dimensionless SDE model is dimensionless; anything else is not guessed.
+    """
+    if kind == "network":
+        units = {s.name: s.units for s in model.species}
+        found = set()
+        for name in reported:
+            parts = model.observables.get(name, {name: 1.0})
+            found |= {units.get(part) or None for part in parts}
+        return found.pop() if len(found) == 1 else None
+    if kind == "sde" and time_units(model, kind) == "dimensionless":
+        return "dimensionless"
+    return None

@@ -18,6 +18,7 @@ import numpy as np
 
 from cellsde.datasets.timegrid import check_times
 from cellsde.errors import CellsdeError
+from cellsde.nn.memory import check_memory, simulation_estimate
 from cellsde.simulation.kinds import (
     check_observables,
     model_parameters,
@@ -25,6 +26,7 @@ from cellsde.simulation.kinds import (
     resolve_model,
     with_nominal,
 )
+from cellsde.simulation.molecules import counting_model
 from cellsde.simulation.theta import explicit_theta, sample_theta
 from cellsde.solvers.methods import choose_method
 from models_bio.sde import SDEModel
@@ -139,6 +141,10 @@ def build_population(
     if n_cells is None and theta is None and cells_per_group is None:
         raise ValueError("give n_cells, cells_per_group or theta")
     model = with_nominal(model, kind, dict(params or {}))
+    model = counting_model(model, kind, chosen.name)  # concentrations -> molecules, or refuse
+    n_reported = len(observables or reportable(model, kind)[0])
+    if n_cells is not None:  # before drawing theta for every cell
+        _check_memory(int(n_cells), times.size, n_reported)
     if theta is None:
         th, cols, group = sample_theta(
             model, n_cells=n_cells, seed=seed, heterogeneity=heterogeneity,
@@ -146,6 +152,8 @@ def build_population(
         )  # fmt: skip
     else:
         th, cols, group = explicit_theta(model, theta, n_cells, cells_per_group)
+    if n_cells is None:
+        _check_memory(th.shape[0], times.size, n_reported)
     if dt is None and "dt" in chosen.takes:
         dt = float(np.min(np.diff(times))) / 100 if times.size > 1 else 1.0
     check_observables(model, kind, observables)
@@ -191,3 +199,12 @@ def _initial_state(
             f"x0 has shape {x0.shape}; expected (species,) = ({k},) or (cell, species) = ({n}, {k})"
         )
     return x0
+
+
+def _check_memory(cells: int, times: int, species: int) -> None:
+    """Refuse an output that would not fit in memory (:mod:`cellsde.nn.memory`)."""
+    check_memory(simulation_estimate(
+        cells=cells, times=times, species=species,
+        fix="simulate fewer cells or output times (--save-every), or write a .zarr in chunks "
+        "(simulate_to_zarr, --chunk-cells)",
+    ))  # fmt: skip

@@ -18,7 +18,7 @@ import xarray as xr
 from cellsde.datasets import from_arrays
 from cellsde.datasets import schema as S
 from cellsde.simulation.adapters import ADAPTERS
-from cellsde.simulation.kinds import time_units
+from cellsde.simulation.kinds import time_units, value_units
 from cellsde.simulation.request import Population
 from cellsde.solvers.methods import METHODS
 
@@ -79,7 +79,7 @@ def to_dataset(
     """
     full = {**population.config(), **(config or {})}
     heterogeneous = bool(population.param_names)
-    return from_arrays(
+    ds = from_arrays(
         x, times=population.times, species=list(population.species),
         theta=population.theta if heterogeneous else None,
         params=list(population.param_names) if heterogeneous else None,
@@ -90,6 +90,10 @@ def to_dataset(
             **(attrs or {}),
         },
     )  # fmt: skip
+    units = value_units(population.model, population.kind, population.species)
+    if units is not None:  # units travel from the model to every figure label
+        ds[S.X].attrs[S.ATTR_UNITS] = units
+    return ds
 
 
 def run(population: Population, *, progress: bool = False) -> xr.Dataset:

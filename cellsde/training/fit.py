@@ -20,7 +20,9 @@ import numpy as np
 import xarray as xr
 from tqdm.auto import tqdm
 
+from cellsde.datasets.units import match_units, model_units
 from cellsde.nn.base import PopulationModel
+from cellsde.nn.memory import check_memory, fit_estimate
 from cellsde.training.config import FitConfig
 from cellsde.training.state import TrainingState, load_state, save_state
 from cellsde.training.step import prepare, train_step, validation_loss
@@ -95,7 +97,11 @@ def fit(
         when resuming from a checkpoint of other data or options.
     """
     config = config or FitConfig()
+    train = match_units(train, model_units(model), what="training data")  # never assumed
+    if valid is not None:
+        valid = match_units(valid, model_units(model), what="validation data")
     prep = prepare(model, train, valid, config)
+    check_memory(fit_estimate(model, train, config), device=config.device)
     parts = {"model": model, "optimizer": prep.optimizer, "generator": prep.generator,
                    "config": config, "fingerprint": prep.data.fingerprint}  # fmt: skip
     state = TrainingState()

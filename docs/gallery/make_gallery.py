@@ -20,11 +20,13 @@ import torch
 from cellsde.datasets import from_arrays
 from cellsde.losses import w2_per_time
 from cellsde.plot import (
+    group_panels,
+    marginal_times,
     marginals,
     pareto,
     save_figure,
     theta_heatmap,
-    theta_recovery,
+    theta_recovery_panels,
     trajectory_fan,
     w2_over_time,
 )
@@ -95,7 +97,12 @@ def main(argv=None) -> None:
     fig = trajectory_fan(data, species="A", model=fitted, group=1)
     written += save_figure(fig, out / "trajectory_fan", formats=("png",), dpi=150)
 
-    fig = marginals(data, species="A", times=[0, 5, 10, 20], model=fitted)
+    # one panel per omega group: a fan over all cells would pool three frequencies
+    fig = group_panels(data, trajectory_fan, species="A", model=fitted, n_samples=2, ncols=3)
+    written += save_figure(fig, out / "group_panels", formats=("png",), dpi=150)
+
+    times = marginal_times(data, species="A", group=1)  # start, first trough, peak after it, end
+    fig = marginals(data, species="A", times=times, model=fitted, group=1)
     written += save_figure(fig, out / "marginals", formats=("png",), dpi=150)
 
     tables = {name: w2_per_time(ds, data) for name, ds in
@@ -103,16 +110,21 @@ def main(argv=None) -> None:
     fig = w2_over_time(tables, data=data)
     written += save_figure(fig, out / "w2_over_time", formats=("png",), dpi=150)
 
-    # heterogeneity inference: per-group estimates of omega with uncertainty
-    true = np.linspace(0.5, 1.5, 12)
-    est = true + 0.04 * rng.standard_normal(true.size)
-    std = 0.03 + 0.02 * rng.random(true.size)
-    fig = theta_recovery(true, est, std=std, param="omega", units="rad/h")
+    # heterogeneity inference: per-group estimates of both components with uncertainty
+    import xarray as xr
+
+    gp = ("group", "param")
+    true = np.stack([np.linspace(0.5, 1.5, 12), np.linspace(0.02, 0.3, 12)[::-1]], 1)
+    est = true * (1 + 0.05 * rng.standard_normal(true.shape))
+    std = true * (0.03 + 0.03 * rng.random(true.shape))
+    coords = {"param": ["omega", "damping"]}
+    fig = theta_recovery_panels(
+        xr.DataArray(true, dims=gp, coords=coords), xr.DataArray(est, dims=gp, coords=coords),
+        std=xr.DataArray(std, dims=gp, coords=coords), units={"omega": "rad/h", "damping": "1/h"},
+    )  # fmt: skip
     written += save_figure(fig, out / "theta_recovery", formats=("png",), dpi=150)
 
     # W2 to the data over a grid of (omega, damping) of a candidate model
-    import xarray as xr
-
     om, dm = np.linspace(0.5, 1.3, 7), np.array([0.02, 0.04, 0.08, 0.16, 0.32])
     ref = data["x"].values[group == 1, :, 0]  # (cell, time) species A
     grid = np.empty((dm.size, om.size))

@@ -38,8 +38,10 @@ def test_report_numbers_match_the_saved_results(demo_dir):
     assert float(held) == pytest.approx(float(ev["tw2"].mean()), rel=1e-3)
     drift = re.search(r"relative drift error \| ([0-9.e+-]+)", text).group(1)
     assert float(drift) == pytest.approx(float(ev["drift_error_total"]), rel=1e-3)
-    rows = re.findall(r"\| \d \| \(([-0-9.]+), ([-0-9.]+)\) \| \(([-0-9.]+), ([-0-9.]+)\)", text)
-    est = np.array([[float(r[2]), float(r[3])] for r in rows])
+    rows = re.findall(r"\| (\d+) \| \(([-0-9.]+), ([-0-9.]+)\) \| \(([-0-9.]+), ([-0-9.]+)\)",
+                      text)  # fmt: skip
+    assert [int(r[0]) for r in rows] == theta["source_group"].values.tolist()  # data's labels
+    est = np.array([[float(r[3]), float(r[4])] for r in rows])
     np.testing.assert_allclose(est, theta["theta"].values, atol=0.006)
     table = pd.read_csv(out / "compression.csv")
     for r in table.itertuples():

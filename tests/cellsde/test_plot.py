@@ -87,10 +87,10 @@ def test_fan_on_given_axes_with_group_and_all_nan_time(data):
     assert "group 1" in ax.get_title(loc="left")
 
 
-def test_missing_species_units_say_concentration(data):
+def test_missing_species_units_are_never_guessed(data):
     del data["x"].attrs["units"]
     ax = axes_of(trajectory_fan(data, species="A"))
-    assert ax.get_ylabel() == "A (concentration)"
+    assert ax.get_ylabel() == "A (units not recorded)"
 
 
 def test_marginals_rows_and_units(data, model):
@@ -118,7 +118,7 @@ def test_w2_over_time_tables_floor_and_units(data, model):
     fig = Figure()
     assert w2_over_time([model], data=data, labels=["m"], floor=None, ax=fig.add_subplot()) is fig
     ax = axes_of(w2_over_time(tables["LSTM"].mean("group"), floor=0.1, log=True))
-    assert ax.get_yscale() == "log" and "concentration²" in ax.get_ylabel()
+    assert ax.get_yscale() == "log" and "units not recorded" in ax.get_ylabel()
     # result Datasets of cellsde.evaluation (variable w2) as tables and as the floor
     table = tables["LSTM"].assign_attrs(units="squared species units")
     ax = axes_of(w2_over_time(xr.Dataset({"w2": table}), floor=xr.Dataset({"w2": 0.5 * table})))
@@ -171,7 +171,7 @@ def test_pareto_front_and_plot():
     assert pareto_front(params, w2).tolist() == [True, True, False, True, False]
     ax = axes_of(pareto(params, w2, labels=list("abcde"), kinds=["wide"] * 3 + ["dend"] * 2))
     assert ax.get_xscale() == "log"
-    assert "count" in ax.get_xlabel() and "(concentration²)" in ax.get_ylabel()
+    assert "count" in ax.get_xlabel() and "(units not recorded)" in ax.get_ylabel()
     assert {t.get_text() for t in ax.texts} == set("abcde")
     with pytest.raises(CellsdeError, match="differ in length"):
         pareto(params, w2[:2], labels=list("abcde"))

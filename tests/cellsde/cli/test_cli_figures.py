@@ -80,13 +80,14 @@ def test_figures_simulates_a_checkpoint(files, capsys):
         (["--group", "9"], "group '9' is not in the data"),
         (["--model-data", "{tmp}/nox.nc"], "nox.nc"),
         (["--model", "{tmp}/wrong.pt"], "not in the data"),
-        (["--model", "{tmp}/min.pt"], "time units differ"),
+        (["--model", "{tmp}/free.pt"], "time units differ"),
         (["--model", "{tmp}/sim.nc"], "{tmp}/sim.nc"),
     ],
 )
 def test_bad_input_is_one_line(files, capsys, extra, match):
     save_model(ENDnSDE(ENDnSDEConfig(species=("A", "C"), time_units="h")), files / "wrong.pt")
-    save_model(ENDnSDE(ENDnSDEConfig(species=("A",), time_units="min")), files / "min.pt")
+    save_model(ENDnSDE(ENDnSDEConfig(species=("A",), time_units="dimensionless")),
+               files / "free.pt")  # fmt: skip
     extra = [e.format(tmp=files) for e in extra]
     rc, cap = run(capsys, "figures", files / "data.nc", "--out", files / "figs", *extra)
     assert rc == 2

@@ -6,7 +6,7 @@ import pytest
 import torch
 import xarray as xr
 
-from cellsde.cli.infer import parse_observable
+from cellsde.cli._observables import parse_observable
 from cellsde.cli.main import main
 from cellsde.datasets import save_dataset
 from cellsde.errors import CellsdeError

@@ -33,7 +33,7 @@ def test_infer_cli_parametric_uncertainty_at_a_level(tmp_path, capsys):
     apath = save_amortizer(net, tmp_path / "a.pt")
     out = tmp_path / "theta.nc"
     argv = ["infer", str(mpath), str(data), "--out", str(out), "--method", "amortized",
-            "--amortizer", str(apath), "--bootstrap", "3",
+            "--amortizer", str(apath), "--bootstrap", "100",
             "--uncertainty", "parametric", "--level", "0.8"]  # fmt: skip
     assert main(argv) == 0
     res = xr.open_dataset(out, engine="h5netcdf")
@@ -43,3 +43,7 @@ def test_infer_cli_parametric_uncertainty_at_a_level(tmp_path, capsys):
     res.close()
     assert main([*argv[:-2], "--level", "1.5"]) == 2
     assert "level must be in (0, 1)" in capsys.readouterr().err
+    few = [*argv[:-6], "--bootstrap", "20", "--uncertainty", "parametric"]
+    assert main(few) == 2  # too few replicates to cover: refused before any work
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--bootstrap 100" in err

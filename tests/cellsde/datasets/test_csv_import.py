@@ -32,7 +32,9 @@ def write(tmp_path, text, name="tracks.csv"):
 
 
 def test_long_ragged_jittered_with_duplicates(tmp_path):
-    ds = import_csv(write(tmp_path, LONG), cell_col="id", time_col="t", group_col="cond")
+    ds = import_csv(
+        write(tmp_path, LONG), time_units="h", cell_col="id", time_col="t", group_col="cond"
+    )
     assert ds["cell"].values.tolist() == ["c1", "c2", "c3"]
     assert ds["species"].values.tolist() == ["A", "B"]
     np.testing.assert_allclose(ds["time"].values, [0.0, 1.0, 2.0, 3.01])
@@ -55,7 +57,9 @@ def test_long_ragged_jittered_with_duplicates(tmp_path):
 
 
 def test_imported_dataset_round_trips(tmp_path):
-    ds = import_csv(write(tmp_path, LONG), cell_col="id", time_col="t", group_col="cond")
+    ds = import_csv(
+        write(tmp_path, LONG), time_units="h", cell_col="id", time_col="t", group_col="cond"
+    )
     save_dataset(ds, tmp_path / "lab.nc")
     back = open_dataset(tmp_path / "lab.nc")
     assert import_report(back) == import_report(ds)
@@ -77,17 +81,17 @@ def test_conflicting_duplicates_error_names_cell_and_time(tmp_path):
     text = "id,t,A\nc1,0,1\nc1,1,2\nc1,1,2.5\n"
     path = write(tmp_path, text)
     with pytest.raises(ImportFormatError, match=r"cell 'c1'.*'A' at time 1 h.*rows 2, 3"):
-        import_csv(path, cell_col="id", time_col="t")
-    mean = import_csv(path, cell_col="id", time_col="t", duplicates="mean")
+        import_csv(path, time_units="h", cell_col="id", time_col="t")
+    mean = import_csv(path, time_units="h", cell_col="id", time_col="t", duplicates="mean")
     assert mean["x"].values[0, 1, 0] == 2.25
     assert import_report(mean).conflicts_resolved == 1
-    first = import_csv(path, cell_col="id", time_col="t", duplicates="first")
+    first = import_csv(path, time_units="h", cell_col="id", time_col="t", duplicates="first")
     assert first["x"].values[0, 1, 0] == 2.0
 
 
 def test_rows_completing_each_other_merge_without_conflict(tmp_path):
     text = "id,t,A,B\nc1,0,1,\nc1,0,,2\n"
-    ds = import_csv(write(tmp_path, text), cell_col="id", time_col="t")
+    ds = import_csv(write(tmp_path, text), time_units="h", cell_col="id", time_col="t")
     assert ds["x"].values[0, 0].tolist() == [1.0, 2.0]
     assert import_report(ds).rows_merged == 1
 
@@ -109,13 +113,13 @@ def test_wide_layout_auto_detected(tmp_path):
 def test_wide_layout_undeclared_column_is_an_error(tmp_path):
     path = write(tmp_path, "cell,ligand,0,5\na,TNF,1,2\n")
     with pytest.raises(ImportFormatError, match=r"'ligand'.*cell_coords"):
-        import_csv(path, cell_col="cell", layout="wide")
+        import_csv(path, time_units="h", cell_col="cell", layout="wide")
 
 
 def test_group_must_be_constant_per_cell(tmp_path):
     path = write(tmp_path, "id,t,A,g\nc1,0,1,x\nc1,1,2,y\n")
     with pytest.raises(ImportFormatError, match=r"constant per cell.*'c1'"):
-        import_csv(path, cell_col="id", time_col="t", group_col="g")
+        import_csv(path, time_units="h", cell_col="id", time_col="t", group_col="g")
 
 
 @pytest.mark.parametrize(
@@ -134,44 +138,44 @@ def test_group_must_be_constant_per_cell(tmp_path):
 )
 def test_bad_files_get_one_clear_error(tmp_path, text, match):
     with pytest.raises(ImportFormatError, match=match):
-        import_csv(write(tmp_path, text), cell_col="id", time_col="t")
+        import_csv(write(tmp_path, text), time_units="h", cell_col="id", time_col="t")
 
 
 def test_missing_columns_are_listed(tmp_path):
     path = write(tmp_path, "cell,time,A\n1,0,1\n")
     with pytest.raises(ImportFormatError, match="no column 'id'; its columns are 'cell', 'time'"):
-        import_csv(path, cell_col="id", time_col="time")
+        import_csv(path, time_units="h", cell_col="id", time_col="time")
     with pytest.raises(ImportFormatError, match="no column 'Z'"):
-        import_csv(path, cell_col="cell", time_col="time", species=["Z"])
+        import_csv(path, time_units="h", cell_col="cell", time_col="time", species=["Z"])
     with pytest.raises(ImportFormatError, match="cannot tell the layout"):
-        import_csv(path, cell_col="cell", time_col="t")
+        import_csv(path, time_units="h", cell_col="cell", time_col="t")
 
 
 def test_binary_and_missing_files(tmp_path):
     path = tmp_path / "data.nc"
     path.write_bytes(b"\x89HDF\r\n\x1a\n\x00\x00\x00")
     with pytest.raises(ImportFormatError, match="not a text CSV"):
-        import_csv(path, cell_col="id", time_col="t")
+        import_csv(path, time_units="h", cell_col="id", time_col="t")
     with pytest.raises(FileNotFoundError, match="no such file"):
-        import_csv(tmp_path / "absent.csv", cell_col="id", time_col="t")
+        import_csv(tmp_path / "absent.csv", time_units="h", cell_col="id", time_col="t")
     with pytest.raises(ImportFormatError, match="directory"):
-        import_csv(tmp_path, cell_col="id", time_col="t")
+        import_csv(tmp_path, time_units="h", cell_col="id", time_col="t")
 
 
 def test_bad_options(tmp_path):
     path = write(tmp_path, LONG)
     with pytest.raises(ImportFormatError, match="layout"):
-        import_csv(path, cell_col="id", time_col="t", layout="tall")
+        import_csv(path, time_units="h", cell_col="id", time_col="t", layout="tall")
     with pytest.raises(ImportFormatError, match="duplicates"):
-        import_csv(path, cell_col="id", time_col="t", duplicates="max")
+        import_csv(path, time_units="h", cell_col="id", time_col="t", duplicates="max")
     with pytest.raises(ImportFormatError, match="time_units"):
         import_csv(path, cell_col="id", time_col="t", time_units="weeks")
     with pytest.raises(ImportFormatError, match="needs time_col"):
-        import_csv(path, cell_col="id", layout="long")
+        import_csv(path, time_units="h", cell_col="id", layout="long")
 
 
 def test_import_report_of_other_dataset(tmp_path):
-    ds = import_csv(write(tmp_path, LONG), cell_col="id", time_col="t")
+    ds = import_csv(write(tmp_path, LONG), time_units="h", cell_col="id", time_col="t")
     del ds.attrs["import_report"]
     with pytest.raises(SchemaError, match="not made by import_csv"):
         import_report(ds)
@@ -208,7 +212,7 @@ def test_property_non_nan_entries_equal_input_rows(tmp_path, table, repeat, seed
     shuffled = pd.concat([table, copies]).sample(frac=1.0, random_state=seed)
     path = tmp_path / "prop.csv"
     shuffled.to_csv(path, index=False)
-    ds = import_csv(path, cell_col="cell", time_col="t", time_tolerance=0)
+    ds = import_csv(path, time_units="h", cell_col="cell", time_col="t", time_tolerance=0)
     x = ds["x"]
     expected = sum(table[s].notna().sum() for s in ("A", "B"))
     assert int(x.notnull().sum()) == expected
@@ -227,7 +231,9 @@ def test_property_non_nan_entries_equal_input_rows(tmp_path, table, repeat, seed
 
 def test_repeated_column_names(tmp_path):
     with pytest.raises(ImportFormatError, match="repeats the column names"):
-        import_csv(write(tmp_path, "id,t,A,A\nc1,0,1,2\n"), cell_col="id", time_col="t")
+        import_csv(
+            write(tmp_path, "id,t,A,A\nc1,0,1,2\n"), time_units="h", cell_col="id", time_col="t"
+        )
 
 
 @st.composite
@@ -250,7 +256,7 @@ def jittered_tables(draw):
 def test_property_jittered_rows_land_on_their_frame(tmp_path, table):
     path = tmp_path / "jitter.csv"
     table.to_csv(path, index=False)
-    ds = import_csv(path, cell_col="cell", time_col="t")
+    ds = import_csv(path, time_units="h", cell_col="cell", time_col="t")
     frames = np.round(table["t"] / 5.0).astype(int)
     assert ds.sizes["time"] == frames.nunique()
     grid_frames = np.round(ds["time"].values / 5.0).astype(int)
@@ -264,21 +270,21 @@ def test_property_jittered_rows_land_on_their_frame(tmp_path, table):
 def test_byte_order_mark_and_other_separators(tmp_path):
     path = tmp_path / "excel.csv"
     path.write_bytes("id,t,A\r\nc1,0,1\r\nc1,1,2\r\n".encode("utf-8-sig"))
-    ds = import_csv(path, cell_col="id", time_col="t")
+    ds = import_csv(path, time_units="h", cell_col="id", time_col="t")
     assert ds["x"].values[0, :, 0].tolist() == [1.0, 2.0]
     semi = write(tmp_path, "id;t;A\nc1;0;1\n", name="semi.csv")
     with pytest.raises(ImportFormatError, match="';'-separated: pass sep=';'"):
-        import_csv(semi, cell_col="id", time_col="t")
-    assert import_csv(semi, cell_col="id", time_col="t", sep=";").sizes["cell"] == 1
+        import_csv(semi, time_units="h", cell_col="id", time_col="t")
+    assert import_csv(semi, time_units="h", cell_col="id", time_col="t", sep=";").sizes["cell"] == 1
     tab = write(tmp_path, "id\tt\tA\nc1\t0\t1\n", name="tab.csv")
     with pytest.raises(ImportFormatError, match="tab"):
-        import_csv(tab, cell_col="id", time_col="t")
+        import_csv(tab, time_units="h", cell_col="id", time_col="t")
 
 
 def test_cell_coords_types(tmp_path):
     text = "id,t,A,dose,plate,g\nc1,0,1,0.5,P1,7\nc2,0,2,,P2,7\nc3,0,3,2,P1,8\n"
     ds = import_csv(
-        write(tmp_path, text), cell_col="id", time_col="t", species=["A"],
+        write(tmp_path, text), time_units="h", cell_col="id", time_col="t", species=["A"],
         cell_coords=["dose", "plate"], group_col="g",
     )  # fmt: skip
     np.testing.assert_array_equal(ds["dose"].values, [0.5, np.nan, 2.0])

@@ -107,7 +107,8 @@ def test_infer_parametric_option_and_bad_level():
     ds = xr.Dataset({"x": (("cell", "time", "species"), x.numpy().astype(float))},
                     coords={"time": times.numpy(), "species": ["x1", "x2"]})  # fmt: skip
     opts = dict(method="w2", n_starts=1, iterations=3, n_bootstrap=3, dt=0.1, n_paths=24)
-    res = infer(model, ds, uncertainty="parametric", level=0.8, **opts)
+    with pytest.warns(UserWarning, match=">= 100 replicates"):  # 3: too few to cover
+        res = infer(model, ds, uncertainty="parametric", level=0.8, **opts)
     for v in ("theta_lo", "theta_hi", "theta_debiased", "theta_std"):
         assert res[v].shape == (1, 2) and np.isfinite(res[v].values).all()
     assert (res["theta_lo"].values < res["theta_debiased"].values).all()
