@@ -17,9 +17,13 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
+from models_bio.distrib import DRAWS, check_arity, draw
+
 # Functions an expression may call, with their arity (None = variadic). `hill(x, n, K)` is
 # the activating Hill function x^n / (x^n + K^n); `piecewise(v1, c1, v2, c2, ..., otherwise)`
-# follows MathML/SBML semantics.
+# follows MathML/SBML semantics; `quotient(a, b)` is a / b rounded toward zero and `rem(a, b)`
+# the remainder with the sign of a (MathML). The names of models_bio.distrib.DRAWS draw random
+# numbers; they evaluate only in a namespace made with a generator (`namespace("numpy", rng=)`).
 FUNCTIONS: dict[str, int | None] = {
     "exp": 1,
     "log": 1,
@@ -46,6 +50,10 @@ FUNCTIONS: dict[str, int | None] = {
     "min": None,
     "max": None,
     "piecewise": None,
+    "factorial": 1,
+    "quotient": 2,
+    "rem": 2,
+    **dict.fromkeys(DRAWS),  # random draws (models_bio.distrib): arity checked there
 }
 CONSTANTS = {"pi": math.pi, "e": math.e, "inf": math.inf}
 
@@ -132,7 +140,12 @@ def parse(source: str) -> ast.Expression:
             if node.keywords:
                 raise ExpressionError(f"expression {source!r}: keyword arguments are not allowed")
             arity = FUNCTIONS[node.func.id]
-            if arity is not None and len(node.args) != arity:
+            if node.func.id in DRAWS:
+                try:
+                    check_arity(node.func.id, len(node.args))
+                except ValueError as err:
+                    raise ExpressionError(f"expression {source!r}: {err}") from None
+            elif arity is not None and len(node.args) != arity:
                 raise ExpressionError(
                     f"expression {source!r}: {node.func.id}() takes {arity} arguments, "
                     f"got {len(node.args)}"
@@ -151,12 +164,26 @@ def symbols(source: str) -> frozenset[str]:
     )
 
 
+def draws(source: str) -> frozenset[str]:
+    """The random draws (names of :data:`models_bio.distrib.DRAWS`) an expression calls."""
+    return frozenset(
+        n.func.id
+        for n in ast.walk(parse(source))
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in DRAWS
+    )
+
+
 class _ToNamespace(ast.NodeTransformer):
-    """Rewrite function calls to ``_f.<name>`` and comparisons/booleans to namespace calls."""
+    """Rewrite function calls to ``_f.<name>`` and comparisons/booleans to namespace calls.
+
+    A random draw also receives the state ``_x_``, whose leading axes give the batch shape.
+    """
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
         assert isinstance(node.func, ast.Name)
+        if node.func.id in DRAWS:
+            node.args.append(ast.Name("_x_", ast.Load()))
         node.func = ast.Attribute(
             value=ast.Name("_f", ast.Load()), attr=node.func.id, ctx=ast.Load()
         )
@@ -295,7 +322,31 @@ def _piecewise(where: Callable[..., Any]) -> Callable[..., Any]:
     return piecewise
 
 
-def _make_numpy() -> SimpleNamespace:
+def _draws(ns: SimpleNamespace, rng: Any, shape_of: Callable[[Any], tuple[int, ...]]) -> None:
+    """Bind a draw function per distribution: ``name(*args, state)`` -> draws, batch-shaped."""
+
+    def bind(name: str) -> Callable[..., Any]:
+        def sample(*args: Any) -> Any:
+            if rng is None:
+                raise ExpressionError(
+                    f"{name}() draws random numbers; evaluate it in a namespace made with a "
+                    "generator: namespace('numpy', rng=numpy.random.default_rng(seed))"
+                )
+            *params, like = args
+            shape = shape_of(like)
+            for a in params:
+                shape = tuple(int(v) for v in np.broadcast_shapes(shape, np.shape(a)))
+            return draw(rng, name, tuple(params), shape)
+
+        return sample
+
+    import numpy as np
+
+    for name in DRAWS:
+        setattr(ns, name, bind(name))
+
+
+def _make_numpy(rng: Any = None) -> SimpleNamespace:
     import numpy as np
 
     def broadcast(v: Any, t: Any) -> Any:
@@ -323,6 +374,12 @@ def _make_numpy() -> SimpleNamespace:
     ns.hill = _hill(np.power)
     ns.hill_rep = lambda x, n, k: 1.0 - ns.hill(x, n, k)
     ns.piecewise = _piecewise(ns.where)
+    ns.factorial = np.vectorize(
+        lambda v: math.gamma(v + 1.0) if v >= 0 else math.nan, otypes=[float]
+    )
+    ns.quotient = lambda a, b: np.trunc(np.divide(a, b))
+    ns.rem = np.fmod
+    _draws(ns, rng, lambda like: np.shape(like)[:-1])
     return ns
 
 
@@ -372,6 +429,10 @@ def _make_torch() -> SimpleNamespace:
     ns.hill = _hill(ns.pow)
     ns.hill_rep = lambda x, n, k: 1.0 - ns.hill(x, n, k)
     ns.piecewise = _piecewise(where)
+    ns.factorial = tensor_fn(lambda v: torch.exp(torch.lgamma(v + 1.0)).round())
+    ns.quotient = lambda a, b: torch.trunc(torch.as_tensor(a) / b)
+    ns.rem = lambda a, b: torch.fmod(torch.as_tensor(a), b)
+    _draws(ns, None, lambda like: tuple(like.shape[:-1]))  # draws run on numpy (events)
     return ns
 
 
@@ -384,10 +445,14 @@ def _reduce(fn: Callable[[Any, Any], Any], args: tuple[Any, ...]) -> Any:
     return out
 
 
-def namespace(backend: str) -> SimpleNamespace:
-    """The array namespace for ``backend`` (``"numpy"`` or ``"torch"``)."""
+def namespace(backend: str, *, rng: Any = None) -> SimpleNamespace:
+    """The array namespace for ``backend`` (``"numpy"`` or ``"torch"``).
+
+    ``rng`` (a ``numpy.random.Generator``, numpy only) serves the random draws; without it a
+    draw raises :class:`ExpressionError`.
+    """
     if backend == "numpy":
-        return _make_numpy()
+        return _make_numpy(rng)
     if backend == "torch":
         return _make_torch()
     raise ValueError(f"unknown backend {backend!r}; use 'numpy' or 'torch'")

@@ -18,13 +18,13 @@ Conventions
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from models_bio.expressions import Expression, ExpressionError, symbols
+from models_bio.expressions import Expression, ExpressionError, compile_program, symbols
 from models_bio.heterogeneity import Distribution
 
 if TYPE_CHECKING:
@@ -126,7 +126,7 @@ class Reaction:
 
 @dataclass(frozen=True)
 class Event:
-    """A discontinuous change applied when ``trigger`` turns from false to true.
+    """A discontinuous change applied when ``trigger`` turns from false to true (SBML semantics).
 
     Parameters
     ----------
@@ -135,22 +135,48 @@ class Event:
     trigger : str
         Boolean expression in species, parameters and ``time`` (e.g. ``"time >= 10"``).
     assignments : mapping of str to str
-        Variable -> expression evaluated at the crossing (before any assignment is applied).
+        Variable (a species or a parameter) -> expression. All expressions of an event are
+        evaluated before any of its assignments is applied. They may call the random draws of
+        :mod:`models_bio.distrib` (drawn anew at each firing, per cell).
     initial_value : bool
         Value of the trigger before t0 (SBML ``initialValue``): if false and the trigger is
         true at t0, the event fires at t0.
+    delay : str, optional
+        Expression (time units) evaluated when the trigger turns true; the assignments are
+        executed that much later. None: at once.
+    priority : str, optional
+        Expression ordering events executed at the same instant (highest first, evaluated just
+        before each execution). None ranks below every event that has one; ties are broken
+        at random by the stochastic solvers and in declaration order by the ODE solver.
+    persistent : bool
+        False: a triggered, not yet executed event is cancelled when its trigger turns false.
+    use_values_from_trigger_time : bool
+        Evaluate the assignments when the trigger turns true (True) or when they are executed
+        (False); the two differ with a delay or with simultaneous events.
     """
 
     name: str
     trigger: str
     assignments: Mapping[str, str]
     initial_value: bool = True
+    delay: str | None = None
+    priority: str | None = None
+    persistent: bool = True
+    use_values_from_trigger_time: bool = True
 
     def __post_init__(self) -> None:
-        Expression(self.trigger)
         object.__setattr__(self, "assignments", MappingProxyType(dict(self.assignments)))
+        for expr in (self.trigger, self.delay, self.priority):
+            if expr is not None:
+                Expression(expr)
         for expr in self.assignments.values():
             Expression(expr)
+
+    @property
+    def expressions(self) -> tuple[str, ...]:
+        """Every expression of the event (trigger, delay, priority, assignments)."""
+        parts = (self.trigger, self.delay, self.priority, *self.assignments.values())
+        return tuple(e for e in parts if e is not None)
 
 
 @dataclass(frozen=True)
@@ -264,6 +290,32 @@ class ReactionNetwork:
 
         return replace(self, parameters=params)
 
+    def compile_expressions(
+        self, outputs: Sequence[str], *, stack: bool = True
+    ) -> Callable[..., Any]:
+        """Compile expressions in this network's symbols into one vectorised function.
+
+        Parameters
+        ----------
+        outputs : sequence of str
+            Expressions in species, parameters, assignment-rule variables and ``time``.
+        stack : bool
+            Stack the values along a new last axis; else return a tuple.
+
+        Returns
+        -------
+        callable
+            ``fn(x, p, t, ns)`` with ``x`` (..., species), ``p`` (..., parameter), ``t`` a
+            scalar or (...,) array, ``ns`` an array namespace
+            (:func:`models_bio.expressions.namespace`); assignment rules are evaluated first.
+        """
+        inputs = {s: f"_x_[..., {i}]" for i, s in enumerate(self.species_names)}
+        inputs.update({q: f"_p_[..., {i}]" for i, q in enumerate(self.parameter_names)})
+        inputs["time"] = "_t_"
+        return compile_program(
+            list(outputs), inputs=inputs, assignments=self.assignment_rules, stack=stack
+        )
+
     @cached_property
     def kinetics(self) -> Kinetics:
         """Compiled vectorised kinetics (see :class:`models_bio.kinetics.Kinetics`)."""
@@ -322,6 +374,15 @@ class ReactionNetwork:
         for target in self.rate_rules:
             if target not in sp:
                 raise ValueError(f"rate rule targets {target!r}, which is not a species")
+        for e in self.events:
+            missing = set().union(*(symbols(x) for x in e.expressions)) - known
+            if missing:
+                raise ExpressionError(f"event {e.name!r} reads unknown symbols {sorted(missing)}")
+            bad = sorted(set(e.assignments) - set(sp) - set(pn))
+            if bad:
+                raise ValueError(
+                    f"event {e.name!r} assigns {bad}, which are neither species nor parameters"
+                )
         for obs, combo in self.observables.items():
             for s in combo:
                 if s not in sp:
