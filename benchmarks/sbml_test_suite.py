@@ -89,7 +89,7 @@ def load_case(folder: Path) -> Case | None:
     rows = [r.split(",") for r in text.splitlines() if r.strip()]
     cols = [c.strip() for c in rows[0]]
     data = np.array([[_float(v) for v in r] for r in rows[1:]])
-    expected = {c.lower() if c.lower() == "time" else c: data[:, j] for j, c in enumerate(cols)}
+    expected = {"time": data[:, 0], **{c: data[:, j] for j, c in enumerate(cols) if j}}
     kind = folder.parent.name
     return Case(n, kind, xml[-1], settings, tuple(dict.fromkeys(tags)), expected)
 

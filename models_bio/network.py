@@ -153,6 +153,9 @@ class Event:
     use_values_from_trigger_time : bool
         Evaluate the assignments when the trigger turns true (True) or when they are executed
         (False); the two differ with a delay or with simultaneous events.
+    multiply : mapping of str to str
+        Variable -> expression evaluated at execution (before any assignment) that multiplies
+        its assigned value: SBML sets a concentration held as an amount to ``value * size``.
     """
 
     name: str
@@ -163,19 +166,24 @@ class Event:
     priority: str | None = None
     persistent: bool = True
     use_values_from_trigger_time: bool = True
+    multiply: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "assignments", MappingProxyType(dict(self.assignments)))
+        for name in ("assignments", "multiply"):
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
         for expr in (self.trigger, self.delay, self.priority):
             if expr is not None:
                 Expression(expr)
-        for expr in self.assignments.values():
+        for expr in (*self.assignments.values(), *self.multiply.values()):
             Expression(expr)
+        if not set(self.multiply) <= set(self.assignments):
+            raise ValueError(f"event {self.name!r}: multiply names variables it does not assign")
 
     @property
     def expressions(self) -> tuple[str, ...]:
         """Every expression of the event (trigger, delay, priority, assignments)."""
         parts = (self.trigger, self.delay, self.priority, *self.assignments.values())
+        parts += tuple(self.multiply.values())
         return tuple(e for e in parts if e is not None)
 
 

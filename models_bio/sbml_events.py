@@ -7,8 +7,8 @@ an event without trigger math never fires, a missing delay is no delay, a missin
 no priority, an assignment without math is skipped.
 
 An assignment to a concentration species simulated as an amount (see
-:mod:`models_bio.sbml_symbols`) sets the amount to ``value * size``, with the size the event
-itself assigns to the compartment, if it does.
+:mod:`models_bio.sbml_symbols`) sets the amount to ``value * size``, with the compartment's size
+when the event executes, before its own assignments (``Event.multiply``).
 """
 
 from __future__ import annotations
@@ -59,16 +59,14 @@ def read_events(
         for a in e.getListOfEventAssignments():
             if a.isSetMath():
                 given[a.getVariable()] = tr.translate(a.getMath(), f"{where} assignment")
-        assignments = {}
+        assignments, multiply = {}, {}
         for sid, expr in given.items():
             if table.kind.get(sid) != "state":
                 problems.append(f"{where} assigns {sid!r}, which is not a variable")
                 continue
-            if table.by_amount(sid):
-                cid = table.compartment[sid]
-                size = given.get(cid, table.names[cid])
-                expr = f"({expr})*({size})"
             assignments[table.state_of[sid]] = expr
+            if table.by_amount(sid):  # amount = concentration x size when executed
+                multiply[table.state_of[sid]] = table.names[table.compartment[sid]]
         out.append(
             Event(
                 eid,
@@ -79,6 +77,7 @@ def read_events(
                 priority=priority,
                 persistent=bool(trig.getPersistent()) if level >= 3 else True,
                 use_values_from_trigger_time=bool(e.getUseValuesFromTriggerTime()),
+                multiply=multiply,
             )
         )
     return out

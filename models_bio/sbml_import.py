@@ -10,43 +10,23 @@ reported together by :func:`models_bio.sbml.read_sbml`.
 
 from __future__ import annotations
 
-import ast
 import keyword
 import math
-from dataclasses import dataclass
 from typing import Any
 
-from models_bio.distrib import DRAWS, Draw
-from models_bio.expressions import CONSTANTS, draws, parse, symbols
-from models_bio.network import Parameter, Species
+from models_bio.distrib import Draw
+from models_bio.expressions import CONSTANTS, draws, symbols
+from models_bio.network import Parameter, Reaction, Species
 from models_bio.sbml_algebra import solve_linear
 from models_bio.sbml_events import read_events
-from models_bio.sbml_math import MathTranslator, dependency_order, evaluate, initial_values
+from models_bio.sbml_fast import equilibrate
+from models_bio.sbml_initial import declared, initial_map, number
+from models_bio.sbml_math import MathTranslator, dependency_order, initial_values
+from models_bio.sbml_rates import derivatives, rate_rules
 from models_bio.sbml_reactions import build_reactions, read_laws
-from models_bio.sbml_symbols import SymbolTable, time_dependent
+from models_bio.sbml_symbols import SymbolTable, time_dependent, variables
 
 RESERVED = {*keyword.kwlist, *CONSTANTS, "time", "_x_", "_p_", "_t_", "_f"}
-
-
-@dataclass(frozen=True)
-class SBMLVariable:
-    """How to compute an SBML symbol from a simulated network (expressions in model names).
-
-    Attributes
-    ----------
-    value : str
-        What the id means in SBML formulas.
-    amount, concentration : str
-        For species, the amount and the concentration; for other symbols, ``value``.
-    """
-
-    value: str
-    amount: str
-    concentration: str
-
-
-def _number(v: float) -> str:
-    return "(inf - inf)" if math.isnan(v) else ("inf" if v == math.inf else repr(float(v)))
 
 
 class Importer:
@@ -95,11 +75,8 @@ class Importer:
                 t.names[o.getId()] = self.unique(o.getId())
                 t.kind[o.getId()] = "constant"
         for s in species:
-            c = m.getCompartment(s.getCompartment())
             t.compartment[s.getId()] = s.getCompartment()
-            t.amount_only[s.getId()] = bool(s.getHasOnlySubstanceUnits()) or (
-                c is not None and c.getSpatialDimensionsAsDouble() == 0
-            )
+            t.amount_only[s.getId()] = bool(s.getHasOnlySubstanceUnits())
         functions = {
             f.getId(): f.getMath() for f in m.getListOfFunctionDefinitions() if f.isSetMath()
         }
@@ -156,13 +133,14 @@ class Importer:
         states = {t.names[s] for s, k in t.kind.items() if k == "state"}
         rules_by_name = {t.names[s]: e for s, e in assign.items()}
         moving = time_dependent(rules_by_name, states, law_of)
+        t.fixed_rules = {s for s in assign if t.names[s] not in moving}
         t.varying = {
             c.getId() for c in comps
             if t.kind[c.getId()] == "state" or t.names[c.getId()] in moving
         }  # fmt: skip
         for sid, name in t.names.items():
             t.state_of[sid] = self.unique(f"{sid}_amount") if t.by_amount(sid) else name
-        return self._assemble(comps, species, params, refs, assign, rate, initial, parts)
+        return self._assemble(refs, assign, rate, initial, parts)
 
     def _solve_algebraic(self, rules: list[str], determined: set[str], assign: dict) -> None:
         """Turn each algebraic rule linear in exactly one free unknown into an assignment rule."""
@@ -177,6 +155,8 @@ class Importer:
                     if n in by_name and by_name[n] not in determined and by_name[n] not in assign
                     and not self._constant_attribute(by_name[n])
                 ]  # fmt: skip
+                if len(free) > 1:  # boundary species are given by the environment: not unknowns
+                    free = [f for f in free if not self._boundary(f)]
                 if len(free) == 1:
                     solved = solve_linear(expr, t.names[free[0]])
                     if solved is not None:
@@ -190,6 +170,9 @@ class Importer:
                 f"algebraic rule 0 = {expr} (not linear in exactly one undetermined variable)"
             )
 
+    def _boundary(self, sid: str) -> bool:
+        return self.t.element[sid] == "species" and self.m.getSpecies(sid).getBoundaryCondition()
+
     def _constant_attribute(self, sid: str) -> bool:
         kind = self.t.element[sid]
         get = {
@@ -198,142 +181,36 @@ class Importer:
         }[kind]  # fmt: skip
         return bool(get(sid).getConstant())
 
-    # -- initial values, states, parameters, rules ---------------------------------------
-    def _initial(self, comps, species, params, refs, assign, initial, laws, local):
-        """Initial value of every formula name (time 0), in dependency order."""
-        t, m = self.t, self.m
-        init: dict[str, str] = {}
-        for c in comps:
-            init[t.names[c.getId()]] = _number(c.getSize() if c.isSetSize() else 1.0)
-        for p in params:
-            init[t.names[p.getId()]] = _number(p.getValue() if p.isSetValue() else math.nan)
-        for sr in refs:
-            v = sr.getStoichiometry() if sr.isSetStoichiometry() else 1.0
-            init[t.names[sr.getId()]] = _number(1.0 if math.isnan(v) else v)
-        for s in species:
-            sid, cname = t.names[s.getId()], t.names[s.getCompartment()]
-            amount, dim0 = t.amount_only[s.getId()], m.getCompartment(s.getCompartment())
-            dim0 = dim0 is not None and dim0.getSpatialDimensionsAsDouble() == 0
-            if s.isSetInitialAmount():
-                v = _number(s.getInitialAmount())
-                init[sid] = v if amount else f"{v}/{cname}"
-            elif s.isSetInitialConcentration():
-                v = _number(s.getInitialConcentration())
-                init[sid] = f"{v}*{cname}" if amount and not dim0 else v
-            else:
-                init[sid] = "(inf - inf)"
-        init.update(laws)
-        init.update({p.name: _number(p.value) for p in local})
-        self.drawn: dict[str, Draw] = {}
-        for sid, expr in initial.items():
-            draw = self._draw(expr, init)
-            if draw is not None:
-                self.drawn[t.names[sid]] = draw
-                expr = _number(draw.mean)
-            elif draws(expr):
-                self.problems.append(
-                    f"initial assignment to {sid!r}: a random draw inside a larger expression; "
-                    "only a whole draw with constant arguments (e.g. normal(0, 1)) maps onto "
-                    "per-cell heterogeneity"
-                )
-            init[t.names[sid]] = expr
-        init.update({t.names[s]: e for s, e in assign.items()})
-        for name, expr in init.items():
-            read = symbols(expr) & self.drawn.keys()
-            if read and name not in self.drawn:
-                self.problems.append(
-                    f"the initial value of {name!r} reads {sorted(read)[0]!r}, which is drawn "
-                    "per cell (distrib); draws must not feed other initial values"
-                )
-        return initial_values(init, self.problems)
-
-    def _draw(self, expr: str, init: dict[str, str]) -> Draw | None:
-        """The :class:`Draw` if ``expr`` is one draw with constant arguments, else None."""
-        body = parse(expr).body
-        if not (isinstance(body, ast.Call) and isinstance(body.func, ast.Name)):
-            return None
-        if body.func.id not in DRAWS:
-            return None
-        args = [ast.unparse(a) for a in body.args]
-        if any(draws(a) or "time" in symbols(a) for a in args):
-            return None
-        env = initial_values(init, [])
-        try:
-            return Draw(body.func.id, tuple(evaluate(a, env) for a in args))
-        except ValueError as err:
-            self.problems.append(f"a distrib draw {expr!r}: {err}")
-            return None
-
-    def _assemble(self, comps, species, params, refs, assign, rate, initial, parts):
+    # -- values, reactions, states, parameters, rules ------------------------------------
+    def _assemble(self, refs, assign, rate, initial, parts) -> dict[str, Any]:
         t, m, problems = self.t, self.m, self.problems
         laws = {t.names[law.rid]: law.law for law in parts.laws}
-        values = self._initial(
-            comps, species, params, refs, assign, initial, laws, parts.local_parameters
-        )
-        rules: dict[str, str] = {t.names[s]: e for s, e in assign.items()}
-        states: list[Species] = []
-        parameters: list[Parameter] = []
-        volumes: dict[str, float] = {}
-        heterogeneity: dict[str, Draw] = {}
-        inert: set[str] = set()  # SBML boundary/constant species nothing may change
-
-        def initial_of(sid: str, state: str) -> float | str:
-            draw = self.drawn.get(t.names[sid])
-            if draw is None:
-                return float(values[state] if state in values else values[t.names[sid]])
-            if t.element[sid] in ("compartment",) or t.by_amount(sid):
-                problems.append(f"a per-cell draw (distrib) for the initial value of {sid!r}")
-                return draw.mean
-            pname = self.unique(f"{state}_initial")
-            parameters.append(Parameter(pname, draw.mean, "", f"initial value of {sid}"))
-            heterogeneity[pname] = draw
-            return pname
-
-        for sid, kind in t.kind.items():
-            el, name = t.element[sid], t.names[sid]
-            if el == "reaction" or kind == "rule":
-                continue
-            if el == "species":
-                s = m.getSpecies(sid)
-                cname = t.names[t.compartment[sid]]
-                state = t.state_of[sid]
-                if t.by_amount(sid):
-                    rules[name] = f"{state}/{cname}"
-                    values[state] = values[name] * values[cname]
-                    vol = 1.0
-                else:
-                    vol = 1.0 if t.amount_only[sid] else values[cname]
-                    if not (math.isfinite(vol) and vol > 0):
-                        problems.append(
-                            f"species {sid!r} in compartment {t.compartment[sid]!r} of size {vol}"
-                        )
-                        vol = 1.0
-                volumes[state] = vol
-                fixed = s.getBoundaryCondition() or s.getConstant()
-                if fixed and kind == "constant":
-                    inert.add(state)
-                boundary = fixed or sid not in self.reacting  # reactions never change it
-                units = s.getUnits() or ("amount" if t.amount_only[sid] else "concentration")
-                states.append(Species(state, initial_of(sid, state), units, vol, bool(boundary)))
-            elif kind == "state":
-                obj_units = self._units(sid)
-                volumes[name] = 1.0
-                states.append(Species(name, initial_of(sid, name), obj_units, 1.0, True))
-            elif not math.isfinite(values[name]):
-                rules[name] = _number(values[name])  # inf/NaN: a rule, parameters are finite
-            else:
-                text = {"compartment": f"size of compartment {sid}",
-                        "reference": "a stoichiometry"}.get(el, "")  # fmt: skip
-                if name in self.drawn:
-                    heterogeneity[name] = self.drawn[name]
-                parameters.append(Parameter(name, float(values[name]), self._units(sid), text))
-        parameters += parts.local_parameters
+        base = {**declared(m, t, refs), **laws}
+        local = parts.local_parameters
+        init, drawn = initial_map(base, t, initial, assign, local, problems)
+        values = initial_values(init, problems)
+        volumes = {t.state_of[sid]: self._volume(sid, values) for sid in t.kind}
         build_reactions(self.sb, m, self.level, self.tr, t, values, volumes, parts, problems)
-        rate_rules = self._rate_rules(rate, parts)
+        rates = rate_rules(t, rate, parts, problems)
         events = read_events(m, self.level, self.tr, t, problems)
-        rules.update(self._derivatives(rate, parts))
+        rules = {t.names[s]: e for s, e in assign.items()}
+        derived = derivatives(t, rate, parts, self.rate_requests, problems)
+        if derived:  # initial values may read rateOf(...): evaluate again with them
+            init, drawn = initial_map({**base, **derived}, t, initial, assign, local, [])
+            values = initial_values(init, [])
+        rules.update(derived)
+        fast = [(r, law.law) for r, law in zip(parts.built, parts.laws) if law.fast]
+        if fast:
+            fixed = {
+                t.state_of[s.getId()] for s in m.getListOfSpecies()
+                if s.getBoundaryCondition() or s.getConstant()
+            }  # fmt: skip
+            reactions = [r for r, _ in fast]
+            equilibrate(reactions, [lw for _, lw in fast], values, rules, volumes, fixed)
+        states, parameters, heterogeneity, inert = self._objects(values, volumes, drawn, rules)
+        parameters += local
         # reaction ids read as symbols become rules holding the rate
-        exprs = [*rules.values(), *rate_rules.values(), *(r.law for r in parts.built)]
+        exprs = [*rules.values(), *rates.values(), *(r.law for r in parts.built)]
         exprs += [x for e in events for x in e.expressions]
         read = set().union(*(symbols(e) for e in exprs)) if exprs else set()
         while read & (laws.keys() - rules.keys()):
@@ -345,98 +222,89 @@ class Importer:
         }
         optional = {t.names[s] for s in t.kind if t.element[s] in ("compartment", "reference")}
         parameters = [p for p in parameters if p.name not in optional or p.name in read | coefs]
-        targets = {v for e in events for v in e.assignments}
-        drop = inert - read - targets - set(rate_rules)
+        drop = inert - read - {v for e in events for v in e.assignments} - set(rates)
         states = [s for s in states if s.name not in drop]
-        built = [r.__class__(r.name, {k: c for k, c in r.reactants.items() if k not in drop},
-                             {k: c for k, c in r.products.items() if k not in drop},
-                             r.rate, r.mass_action) for r in parts.built]  # fmt: skip
-        ordered = dependency_order(rules, problems)
-        network_names = {s.name for s in states} | {p.name for p in parameters} | set(rules)
+        built = [
+            Reaction(
+                r.name, {k: c for k, c in r.reactants.items() if k not in drop},
+                {k: c for k, c in r.products.items() if k not in drop}, r.rate, r.mass_action,
+            )
+            for r in parts.built
+        ]  # fmt: skip
+        kept = {s.name for s in states} | {p.name for p in parameters} | set(rules)
+        constant = {n: number(values.get(n, math.nan)) for n in t.names.values()} | laws
         return {
             "species": tuple(states), "parameters": tuple(parameters), "reactions": tuple(built),
-            "assignment_rules": tuple(ordered), "rate_rules": rate_rules,
+            "assignment_rules": tuple(dependency_order(rules, problems)), "rate_rules": rates,
             "events": tuple(events), "heterogeneity": heterogeneity,
-            "variables": self._variables(values, laws, network_names),
+            "variables": variables(t, constant, kept),
         }  # fmt: skip
+
+    def _volume(self, sid: str, values: dict[str, float]) -> float:
+        """Volume of the state holding ``sid``: its compartment's size for a concentration."""
+        t = self.t
+        if t.element[sid] != "species" or t.amount_only[sid] or t.by_amount(sid):
+            return 1.0
+        vol = values[t.names[t.compartment[sid]]]
+        if t.kind[sid] != "rule" and not (math.isfinite(vol) and vol > 0):
+            self.problems.append(
+                f"species {sid!r} in compartment {t.compartment[sid]!r} of size {vol}"
+            )
+            return 1.0
+        return vol
+
+    def _objects(self, values, volumes, drawn, rules):
+        """States, parameters, heterogeneity and the inert species (SBML boundary/constant)."""
+        t, m = self.t, self.m
+        states: list[Species] = []
+        parameters: list[Parameter] = []
+        heterogeneity: dict[str, Draw] = {}
+        inert: set[str] = set()
+
+        def initial_of(sid: str, state: str) -> float | str:
+            d = drawn.get(t.names[sid])
+            if d is None:
+                return float(values[state])
+            if t.element[sid] == "compartment" or t.by_amount(sid):
+                self.problems.append(f"a per-cell draw (distrib) for the initial value of {sid!r}")
+                return d.mean
+            pname = self.unique(f"{state}_initial")
+            parameters.append(Parameter(pname, d.mean, "", f"initial value of {sid}"))
+            heterogeneity[pname] = d
+            return pname
+
+        for sid, kind in t.kind.items():
+            el, name, state = t.element[sid], t.names[sid], t.state_of[sid]
+            if el == "reaction" or kind == "rule":
+                continue
+            if el == "species":
+                s = m.getSpecies(sid)
+                if t.by_amount(sid):
+                    cname = t.names[t.compartment[sid]]
+                    rules[name] = f"{state}/{cname}"
+                    values[state] = values[name] * values[cname]
+                fixed = bool(s.getBoundaryCondition() or s.getConstant())
+                if fixed and kind == "constant":
+                    inert.add(state)
+                units = s.getUnits() or ("amount" if t.amount_only[sid] else "concentration")
+                boundary = fixed or sid not in self.reacting  # reactions never change it
+                states.append(
+                    Species(state, initial_of(sid, state), units, volumes[state], boundary)
+                )
+            elif kind == "state":
+                states.append(Species(name, initial_of(sid, name), self._units(sid), 1.0, True))
+            elif not math.isfinite(values[name]):
+                rules[name] = number(values[name])  # inf/NaN: a rule, parameters are finite
+            else:
+                text = {"compartment": f"size of compartment {sid}",
+                        "reference": "a stoichiometry"}.get(el, "")  # fmt: skip
+                if name in drawn:
+                    heterogeneity[name] = drawn[name]
+                parameters.append(Parameter(name, float(values[name]), self._units(sid), text))
+        return states, parameters, heterogeneity, inert
 
     def _units(self, sid: str) -> str:
         get = {"compartment": self.m.getCompartment, "parameter": self.m.getParameter}.get(
             self.t.element[sid]
         )
         return get(sid).getUnits() if get is not None else ""
-
-    def _size_rate(self, cid: str, rate: dict[str, str], sid: str) -> str:
-        """``d size / dt`` of compartment ``cid`` (needed by a concentration held as an amount)."""
-        if self.t.kind[cid] == "state":
-            return rate.get(cid, "0")
-        self.problems.append(
-            f"species {sid!r} changes in compartment {cid!r}, whose size an assignment rule sets"
-        )
-        return "0"
-
-    def _rate_rules(self, rate: dict[str, str], parts) -> dict[str, str]:
-        t = self.t
-        out: dict[str, str] = {}
-        for sid, expr in rate.items():
-            if t.kind.get(sid) != "state":
-                continue
-            if t.by_amount(sid):
-                cid = t.compartment[sid]
-                c, dc = t.names[cid], self._size_rate(cid, rate, sid)
-                expr = f"({expr})*{c} + {t.names[sid]}*({dc})"
-            out[t.state_of[sid]] = expr
-        for state, terms in parts.flux.items():
-            out[state] = " ".join([out[state], "+"] if state in out else []) + " ".join(terms)
-        return out
-
-    def _derivatives(self, rate: dict[str, str], parts) -> dict[str, str]:
-        """Rules holding ``d x / dt`` for every ``rateOf(x)`` the model reads."""
-        t, out = self.t, {}
-        for sid, name in self.rate_requests.items():
-            if t.kind[sid] == "constant":
-                out[name] = "0"
-                continue
-            if t.kind[sid] == "rule":
-                self.problems.append(f"rateOf({sid}), which an assignment rule sets")
-                out[name] = "0"
-                continue
-            state = t.state_of[sid]
-            own = rate.get(sid)
-            if own is not None and t.by_amount(sid):
-                out[name] = own  # the rate rule gives d concentration / dt directly
-                continue
-            terms = [*parts.terms.get(state, []), *([f"+({own})"] if own else [])]
-            d = " ".join(terms) or "0"
-            if t.by_amount(sid):
-                cid = t.compartment[sid]
-                c, dc = t.names[cid], self._size_rate(cid, rate, sid)
-                d = f"({d})/{c} - {t.names[sid]}*({dc})/{c}"
-            out[name] = d
-        return out
-
-    def _variables(self, values, laws, network_names) -> dict[str, SBMLVariable]:
-        t, out = self.t, {}
-
-        def expr(sid: str) -> str:
-            name = t.names[sid]
-            if name in network_names:
-                return name
-            if t.element[sid] == "reaction":
-                return laws[name]
-            return _number(values.get(name, math.nan))
-
-        for sid in t.kind:
-            v = expr(sid)
-            if t.element[sid] != "species":
-                out[sid] = SBMLVariable(v, v, v)
-                continue
-            c = expr(t.compartment[sid])
-            dim0 = self.m.getCompartment(t.compartment[sid]).getSpatialDimensionsAsDouble() == 0
-            if dim0:
-                out[sid] = SBMLVariable(v, v, v)
-            elif t.amount_only[sid]:
-                out[sid] = SBMLVariable(v, v, f"({v})/({c})")
-            else:
-                out[sid] = SBMLVariable(v, f"({v})*({c})", v)
-        return out

@@ -173,6 +173,8 @@ class MathTranslator:
             if len(kids) != 1 or not kids[0].isName():
                 self.problems.append(f"{where} uses rateOf() of an expression, not of a symbol")
                 return "0", _ATOM
+            if kids[0].getName() in local:  # a local parameter: constant
+                return "0", _ATOM
             return self._rate_of(kids[0].getName(), where), _ATOM
         if t in (sb.AST_FUNCTION_MIN, sb.AST_FUNCTION_MAX):
             fn = "min" if t == sb.AST_FUNCTION_MIN else "max"

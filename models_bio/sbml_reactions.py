@@ -8,8 +8,9 @@ added to the species' rate of change as an expression (``flux``), and the specie
 reaction's sides: deterministic methods integrate it exactly; stochastic ones refuse it.
 
 Fast reactions (SBML ``fast="true"``) are at equilibrium on the time scale of the others; they
-are simulated with their rate multiplied by :data:`FAST`, which puts them at equilibrium to a
-relative error of about ``1 / FAST`` of the slow time scales (stiff: use an implicit method).
+are simulated with their rate multiplied by :data:`FAST`, which keeps them at equilibrium to a
+relative error of about ``1 / FAST`` of the slow time scales, and the initial state is put at
+their equilibrium (:mod:`models_bio.sbml_fast`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Law:
     law: str
     node: Any  # libsbml ASTNode or None
     local: dict[str, str]  # local parameter id -> model name
+    fast: bool = False  # SBML fast="true": law already multiplied by FAST
 
 
 @dataclass
@@ -81,9 +83,10 @@ def read_laws(
         law = tr.translate(node, where, local) if node is not None else "0"
         if draws(law):
             problems.append(f"{where}: a random draw (distrib) in the kinetic law")
-        if r.isSetFast() and r.getFast():
+        fast = bool(r.isSetFast() and r.getFast())
+        if fast:
             law, node = f"{FAST!r}*({law})", None
-        out.laws.append(Law(rid, law, node, local))
+        out.laws.append(Law(rid, law, node, local, fast))
     return out
 
 
@@ -175,7 +178,7 @@ def _coefficient(
     """A number, a constant parameter's name, or an expression (variable stoichiometry)."""
     if level >= 3 and sr.isSetId():
         ref = sr.getId()
-        if table.kind[ref] == "constant":
+        if table.kind[ref] == "constant" or ref in table.fixed_rules:
             return float(values[table.names[ref]])
         return table.names[ref]
     if level == 2 and sr.isSetStoichiometryMath() and sr.getStoichiometryMath().isSetMath():

@@ -44,6 +44,8 @@ class SymbolTable:
         compartment of dimension 0).
     varying : set of str
         Compartment ids whose size changes in time.
+    fixed_rules : set of str
+        SBML ids set by assignment rules that read no state and no ``time`` (constant values).
     """
 
     kind: dict[str, str] = field(default_factory=dict)
@@ -53,6 +55,7 @@ class SymbolTable:
     compartment: dict[str, str] = field(default_factory=dict)
     amount_only: dict[str, bool] = field(default_factory=dict)
     varying: set[str] = field(default_factory=set)
+    fixed_rules: set[str] = field(default_factory=set)
 
     def by_amount(self, sid: str) -> bool:
         """True when species ``sid`` is simulated as an amount although it means a concentration."""
@@ -82,3 +85,47 @@ def time_dependent(
                 varying.add(n)
                 changed = True
     return {n for n in exprs if n in varying}
+
+
+@dataclass(frozen=True)
+class SBMLVariable:
+    """How to compute an SBML symbol from a simulated network (expressions in model names).
+
+    Attributes
+    ----------
+    value : str
+        What the id means in SBML formulas.
+    amount, concentration : str
+        For species, the amount and the concentration; for other symbols, ``value``.
+    """
+
+    value: str
+    amount: str
+    concentration: str
+
+
+def variables(
+    t: SymbolTable, constant: Mapping[str, str], in_network: set[str]
+) -> dict[str, SBMLVariable]:
+    """SBML id -> :class:`SBMLVariable`.
+
+    ``constant`` gives the expression of ids the network does not hold (a dropped constant's
+    value, an unread reaction's rate); ``in_network`` are the network's symbol names.
+    """
+
+    def expr(sid: str) -> str:
+        name = t.names[sid]
+        return name if name in in_network else constant[name]
+
+    out = {}
+    for sid in t.kind:
+        v = expr(sid)
+        if t.element[sid] != "species":
+            out[sid] = SBMLVariable(v, v, v)
+            continue
+        c = expr(t.compartment[sid])
+        if t.amount_only[sid]:
+            out[sid] = SBMLVariable(v, v, f"({v})/({c})")
+        else:
+            out[sid] = SBMLVariable(v, f"({v})*({c})", v)
+    return out

@@ -78,12 +78,19 @@ class Events:
         self.persistent = np.array([e.persistent for e in ev], dtype=bool)
         self.early = np.array([e.use_values_from_trigger_time for e in ev], dtype=bool)
         sp, pn = network.species_names, network.parameter_names
-        self._assign = []  # per event: (species columns, parameter columns, program)
+        self._assign = []  # per event: (species columns, parameter columns, values, factors)
         for e in ev:
             cols = list(e.assignments)
             xs = [(k, sp.index(v)) for k, v in enumerate(cols) if v in sp]
             ps = [(k, pn.index(v)) for k, v in enumerate(cols) if v not in sp]
-            self._assign.append((xs, ps, network.compile_expressions(list(e.assignments.values()))))
+            values = network.compile_expressions(list(e.assignments.values()))
+            factors = None
+            if e.multiply:
+                factors = network.compile_expressions([e.multiply.get(v, "1") for v in cols])
+            self._assign.append((xs, ps, values, factors))
+        atoms = [a for e in ev for a in _atoms(e.trigger)]
+        self.n_atoms = len(atoms)
+        self._atoms = network.compile_expressions(atoms) if atoms else None
         self.width = max([1, *(len(e.assignments) for e in ev)])
         self.prev = np.tile(np.array([e.initial_value for e in ev], dtype=bool), (n_cells, 1))
         self.due = np.full(n_cells, np.inf)
@@ -95,7 +102,7 @@ class Events:
         rate_vars = set(network.rate_rules)
         read = set()
         for e in ev:
-            read |= _reads(network, e.trigger)
+            read |= reads(network, e.trigger)
         self.reads_flow = bool(read & (rate_vars | {"time"}))
 
     # -- queries -----------------------------------------------------------------------
@@ -103,6 +110,17 @@ class Events:
         """Trigger values, shape (cell, event), at states ``x`` (cell, species)."""
         with np.errstate(all="ignore"):
             return np.asarray(self._trigger(x, p, t, self._ns), dtype=float) > 0.5
+
+    def atoms(self, x: np.ndarray, p: np.ndarray, t: Any) -> np.ndarray:
+        """Signs of the comparisons inside the triggers (``a < b`` -> ``sign(a - b)``), (cell, atom).
+
+        A trigger such as ``x > 1 and x < 2`` can turn true and false again between two solver
+        steps; each of its comparisons changes sign there, so solvers watch these signs too.
+        """
+        if self._atoms is None:
+            return np.zeros((x.shape[0], 0))
+        with np.errstate(all="ignore"):
+            return np.sign(np.asarray(self._atoms(x, p, t, self._ns), dtype=float))
 
     def significant(self, trig: np.ndarray, cells: np.ndarray) -> np.ndarray:
         """(cell, event) changes that need a stop: rising edges, and falls that cancel events."""
@@ -221,7 +239,10 @@ class Events:
             late = ~self._early[inst]
             if late.any():
                 vals[late] = self._values(j, x, p, tc, r[late])
-            xs, ps, _ = self._assign[j]
+            xs, ps, _, factors = self._assign[j]
+            if factors is not None:
+                with np.errstate(all="ignore"):
+                    vals = vals * factors(x[r], p[r], tc[r], self._ns)
             for k, col in xs:
                 x[r, col] = vals[:, k]
             for k, col in ps:
@@ -245,7 +266,24 @@ class Events:
         np.minimum.at(self.due, self._cell, self._time)
 
 
-def _reads(network: ReactionNetwork, expr: str) -> set[str]:
+def _atoms(trigger: str) -> list[str]:
+    """``(a) - (b)`` for every comparison ``a op b`` in ``trigger`` (chains split in pairs)."""
+    import ast
+    import itertools
+
+    from models_bio.expressions import parse
+
+    out = []
+    for node in ast.walk(parse(trigger)):
+        if isinstance(node, ast.Compare):
+            terms = [node.left, *node.comparators]
+            out += [
+                f"({ast.unparse(a)}) - ({ast.unparse(b)})" for a, b in itertools.pairwise(terms)
+            ]
+    return out
+
+
+def reads(network: ReactionNetwork, expr: str) -> set[str]:
     """Symbols ``expr`` reads, through assignment rules."""
     from models_bio.expressions import symbols
 

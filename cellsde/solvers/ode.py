@@ -60,30 +60,41 @@ def _check_method(method: str) -> None:
 
 
 def _first_change(sol, stk: Stacked, events: Events, cells: np.ndarray):
-    """Earliest instant on a dense segment where a trigger changes as it matters, or None."""
+    """Earliest instant on a dense segment where a trigger, or a comparison in one, changes.
+
+    Returns None when nothing changes on the segment.
+    """
     n, s = stk.n, stk.s
     ys = sol.y.reshape(n, s, -1)  # (cell, species, step)
+    signs = events.atoms(ys[:, :, 0], stk.p, sol.t[0])  # (cell, atom)
     for j in range(1, sol.t.size):
         trig = events.triggers(ys[:, :, j], stk.p, sol.t[j])  # (cell, event)
         sig = events.significant(trig, cells)
-        if not sig.any():
+        now = events.atoms(ys[:, :, j], stk.p, sol.t[j])
+        flip = now != signs
+        if not (sig.any() or flip.any()):
             events.settle(trig, cells)
+            signs = now
             continue
-        rows, evs = np.nonzero(sig)
-        lo, hi = np.full(rows.size, sol.t[j - 1]), np.full(rows.size, sol.t[j])
-        return float(bisect(_on_dense(sol, stk, events, rows, evs), lo, hi).min())
+        lo, hi = sol.t[j - 1], sol.t[j]
+        stops = [hi]
+        for mask, fn, ref in ((sig, events.triggers, events.prev), (flip, events.atoms, signs)):
+            rows, cols = np.nonzero(mask)
+            if rows.size:
+                changed = _on_dense(sol, stk, fn, rows, cols, ref[rows, cols])
+                stops.append(bisect(changed, np.full(rows.size, lo), np.full(rows.size, hi)).min())
+        return float(min(stops))
     return None
 
 
-def _on_dense(sol, stk: Stacked, events: Events, rows: np.ndarray, evs: np.ndarray):
-    """``changed(times)``: has trigger ``evs`` of cell ``rows`` changed at ``times`` (pair,)?"""
-    before = events.prev[rows, evs]
+def _on_dense(sol, stk: Stacked, fn, rows: np.ndarray, cols: np.ndarray, before: np.ndarray):
+    """``changed(times)``: does ``fn(x, p, t)[row, col]`` differ from ``before`` at ``times``?"""
     n, s = stk.n, stk.s
 
     def changed(tt: np.ndarray) -> np.ndarray:
         y = sol.sol(tt).reshape(n, s, -1)  # (cell, species, pair)
         x = y[rows, :, np.arange(rows.size)]  # (pair, species)
-        return events.triggers(x, stk.p[rows], tt)[np.arange(rows.size), evs] != before
+        return fn(x, stk.p[rows], tt)[np.arange(rows.size), cols] != before
 
     return changed
 
