@@ -202,6 +202,7 @@ def roadrunner(case: Case, *, runs: int = 10_000, seed: int = 0) -> Outcome:
     """Simulate ``case`` with libroadrunner (CVODE, or its Gillespie SSA) and judge it."""
     import roadrunner as rr
 
+    rr.Logger.disableLogging()  # its warnings (e.g. "time is not treated continuously") flood
     t0 = time.perf_counter()
     conc = set(case.listed("concentration"))
     names = case.listed("variables")
@@ -304,6 +305,9 @@ def main(argv: list[str] | None = None) -> int:
                 out = results[w][c.number] = run(c, sim, runs, args.seed)
                 if args.verbose and out.status != "pass":
                     print(f"{kind} {c.number} {w}: {out.status}: {out.detail}", flush=True)
+        if args.verbose:
+            slow = sorted(results["cellsde"].items(), key=lambda kv: -kv[1].seconds)[:5]
+            print("slowest (cellsde):", ", ".join(f"{n} {o.seconds:.1f} s" for n, o in slow))
         lines = [f"### {kind} ({len(todo)} cases)", ""]
         for w in who:
             s = summary(results[w], todo)

@@ -74,18 +74,24 @@ def equilibrate(
             idx = np.array([pos[s] for s in nu])
             dv = np.array(list(nu.values()))
 
-            def rate(xi: float, j: int = j, p0: np.ndarray = p0) -> float:
-                p = p0.copy()
-                p[idx] += dv * xi
-                with np.errstate(all="ignore"):
-                    return float(fn(p[None, :0], p[None], 0.0, ns)[0, j])
-
-            xi = _root(rate, lo, hi)
+            xi = _root(_along(fn, ns, p0, idx, dv, j), lo, hi)
             for s, v in nu.items():
                 values[s] = values[s] + v * xi
             moved = max(moved, abs(xi))
         if moved == 0.0:
             return
+
+
+def _along(fn, ns, p0: np.ndarray, idx: np.ndarray, dv: np.ndarray, j: int):
+    """``rate(xi)``: the rate of fast reaction ``j`` after moving by the extent ``xi``."""
+
+    def rate(xi: float) -> float:
+        p = p0.copy()
+        p[idx] += dv * xi
+        with np.errstate(all="ignore"):
+            return float(fn(p[None, :0], p[None], 0.0, ns)[0, j])
+
+    return rate
 
 
 def _root(rate, lo: float, hi: float) -> float:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from models_bio.expressions import compile_program, namespace, symbols
+from models_bio.expressions import compile_program, draws, namespace, symbols
 
 AVOGADRO = 6.02214179e23  # the value SBML Level 3 Version 1 defines for csymbol avogadro
 
@@ -241,7 +241,12 @@ def _number(value: float) -> tuple[str, int]:
 
 
 def evaluate(expr: str, env: Mapping[str, float]) -> float:
-    """Evaluate ``expr`` numerically with the symbol values in ``env`` (``time`` included)."""
+    """Evaluate ``expr`` numerically with the symbol values in ``env`` (``time`` included).
+
+    Unknown symbols and random draws (which have no value before a simulation) give NaN.
+    """
+    if draws(expr):
+        return math.nan
     names = sorted(symbols(expr))
     inputs = {n: f"_p_[{i}]" for i, n in enumerate(names)}
     fn = compile_program([expr], inputs=inputs, stack=False)

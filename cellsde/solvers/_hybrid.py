@@ -159,11 +159,23 @@ class Hybrid:
 
         return changed
 
-    def flow(self, xs: np.ndarray, params: np.ndarray, t: np.ndarray, t_stop: np.ndarray) -> None:
-        """Move the flow variables of every cell from ``t`` to ``t_stop``, in place."""
+    def flips(self, xs: np.ndarray, params: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Cells (cell,) whose triggers would change as it matters at counts ``xs`` and ``t``."""
+        if self.events is None:
+            return np.zeros(xs.shape[1], dtype=bool)
+        trig = self.events.triggers(self.state(xs), params, t)
+        return self.events.significant(trig, self.ids).any(1)
+
+    def flow(
+        self, xs: np.ndarray, params: np.ndarray, t: np.ndarray, t_stop: np.ndarray, at: Any = None
+    ) -> None:
+        """Move the flow variables of every cell from ``t`` to ``t_stop``, in place.
+
+        The rates are those of the counts ``at`` (default ``xs``): the state during the step.
+        """
         if not self.has_flows:
             return
-        rate = self._flow_rates(self.state(xs), params, t)  # (cell, flow)
+        rate = self._flow_rates(self.state(xs if at is None else at), params, t)  # (cell, flow)
         dt = np.where(np.isfinite(t_stop), t_stop - t, 0.0)
         xs[self.flow_idx] += (rate * dt[:, None]).T * self.scale[self.flow_idx, None]
 

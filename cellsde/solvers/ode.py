@@ -62,7 +62,10 @@ def _check_method(method: str) -> None:
 def _first_change(sol, stk: Stacked, events: Events, cells: np.ndarray):
     """Earliest instant on a dense segment where a trigger, or a comparison in one, changes.
 
-    Returns None when nothing changes on the segment.
+    Returns None when nothing changes on the segment. Only the earliest instant over all cells
+    matters (integration restarts there for all of them), so the bisection is on one time:
+    "has any watched (cell, trigger) or (cell, comparison) changed by then?", each evaluation
+    one dense-output call for all cells.
     """
     n, s = stk.n, stk.s
     ys = sol.y.reshape(n, s, -1)  # (cell, species, step)
@@ -76,27 +79,21 @@ def _first_change(sol, stk: Stacked, events: Events, cells: np.ndarray):
             events.settle(trig, cells)
             signs = now
             continue
-        lo, hi = sol.t[j - 1], sol.t[j]
-        stops = [hi]
-        for mask, fn, ref in ((sig, events.triggers, events.prev), (flip, events.atoms, signs)):
-            rows, cols = np.nonzero(mask)
-            if rows.size:
-                changed = _on_dense(sol, stk, fn, rows, cols, ref[rows, cols])
-                stops.append(bisect(changed, np.full(rows.size, lo), np.full(rows.size, hi)).min())
-        return float(min(stops))
+        watched = [
+            (np.nonzero(sig), events.triggers, events.prev),
+            (np.nonzero(flip), events.atoms, signs),
+        ]
+
+        def changed(tt: np.ndarray, watched=watched) -> np.ndarray:
+            x = sol.sol(float(tt[0])).reshape(n, s)
+            hit = False
+            for (rows, cols), fn, before in watched:
+                if rows.size:
+                    hit = hit or bool(np.any(fn(x, stk.p, tt[0])[rows, cols] != before[rows, cols]))
+            return np.array([hit])
+
+        return float(bisect(changed, np.array([sol.t[j - 1]]), np.array([sol.t[j]]))[0])
     return None
-
-
-def _on_dense(sol, stk: Stacked, fn, rows: np.ndarray, cols: np.ndarray, before: np.ndarray):
-    """``changed(times)``: does ``fn(x, p, t)[row, col]`` differ from ``before`` at ``times``?"""
-    n, s = stk.n, stk.s
-
-    def changed(tt: np.ndarray) -> np.ndarray:
-        y = sol.sol(tt).reshape(n, s, -1)  # (cell, species, pair)
-        x = y[rows, :, np.arange(rows.size)]  # (pair, species)
-        return fn(x, stk.p[rows], tt)[np.arange(rows.size), cols] != before
-
-    return changed
 
 
 def _integrate_batch(
