@@ -49,10 +49,6 @@ from models_bio.heterogeneity import Distribution
 _Sampler = Callable[..., np.ndarray]  # (rng, *args, size) -> draws
 
 
-def _laplace(rng: np.random.Generator, loc: Any, scale: Any, size: Any) -> np.ndarray:
-    return rng.laplace(loc, scale, size)
-
-
 # name -> (number of parameters, sampler, mean as a function of the parameters or None)
 _TABLE: dict[str, tuple[int, _Sampler, Callable[..., float] | None]] = {
     "normal": (2, lambda r, m, s, n: r.normal(m, s, n), lambda m, s: m),
@@ -66,7 +62,7 @@ _TABLE: dict[str, tuple[int, _Sampler, Callable[..., float] | None]] = {
     "gamma": (2, lambda r, a, b, n: r.gamma(a, b, n), lambda a, b: a * b),
     "chisquare": (1, lambda r, k, n: r.chisquare(k, n), lambda k: k),
     "cauchy": (2, lambda r, m, s, n: m + s * r.standard_cauchy(n), None),
-    "laplace": (2, _laplace, lambda m, s: m),
+    "laplace": (2, lambda r, m, s, n: r.laplace(m, s, n), lambda m, s: m),
     "rayleigh": (1, lambda r, s, n: r.rayleigh(s, n), lambda s: s * math.sqrt(math.pi / 2)),
     "poisson": (1, lambda r, k, n: r.poisson(k, n).astype(float), lambda k: k),
     "binomial": (
@@ -172,3 +168,32 @@ class Draw(Distribution):
             top = {"binomial": self.args[0], "bernoulli": 1.0}.get(self.name, math.inf)
             return (0.0, top)
         return (-math.inf, math.inf)
+
+
+def bind_draws(ns: Any, rng: Any, shape_of: Callable[[Any], tuple[int, ...]]) -> None:
+    """Give the array namespace ``ns`` one function per distribution, drawing from ``rng``.
+
+    The expression language calls ``name(*parameters, state)`` (it appends the state, whose
+    leading axes are the batch shape given by ``shape_of``). Without ``rng`` a draw raises
+    :class:`models_bio.expressions.ExpressionError`.
+    """
+
+    def bind(name: str) -> Callable[..., Any]:
+        def sample(*args: Any) -> Any:
+            if rng is None:
+                from models_bio.expressions import ExpressionError
+
+                raise ExpressionError(
+                    f"{name}() draws random numbers; evaluate it in a namespace made with a "
+                    "generator: namespace('numpy', rng=numpy.random.default_rng(seed))"
+                )
+            *params, like = args
+            shape = shape_of(like)
+            for a in params:
+                shape = tuple(int(v) for v in np.broadcast_shapes(shape, np.shape(a)))
+            return draw(rng, name, tuple(params), shape)
+
+        return sample
+
+    for name in DRAWS:
+        setattr(ns, name, bind(name))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from models_bio.distrib import DRAWS, check_arity, draw
+from models_bio.distrib import DRAWS, bind_draws, check_arity
 
 # Functions an expression may call, with their arity (None = variadic). `hill(x, n, K)` is
 # the activating Hill function x^n / (x^n + K^n); `piecewise(v1, c1, v2, c2, ..., otherwise)`
@@ -25,66 +25,21 @@ from models_bio.distrib import DRAWS, check_arity, draw
 # the remainder with the sign of a (MathML). The names of models_bio.distrib.DRAWS draw random
 # numbers; they evaluate only in a namespace made with a generator (`namespace("numpy", rng=)`).
 FUNCTIONS: dict[str, int | None] = {
-    "exp": 1,
-    "log": 1,
-    "log10": 1,
-    "sqrt": 1,
-    "abs": 1,
-    "sin": 1,
-    "cos": 1,
-    "tan": 1,
-    "tanh": 1,
-    "asin": 1,
-    "acos": 1,
-    "atan": 1,
-    "sinh": 1,
-    "cosh": 1,
-    "asinh": 1,
-    "acosh": 1,
-    "atanh": 1,
-    "floor": 1,
-    "ceil": 1,
-    "pow": 2,
-    "hill": 3,
-    "hill_rep": 3,
-    "min": None,
-    "max": None,
-    "piecewise": None,
-    "factorial": 1,
-    "quotient": 2,
-    "rem": 2,
+    **dict.fromkeys(
+        ("exp", "log", "log10", "sqrt", "abs", "sin", "cos", "tan", "tanh", "asin", "acos",
+         "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "floor", "ceil", "factorial"), 1
+    ),
+    "pow": 2, "quotient": 2, "rem": 2, "hill": 3, "hill_rep": 3,
+    "min": None, "max": None, "piecewise": None,
     **dict.fromkeys(DRAWS),  # random draws (models_bio.distrib): arity checked there
-}
+}  # fmt: skip
 CONSTANTS = {"pi": math.pi, "e": math.e, "inf": math.inf}
 
 _ALLOWED_NODES = (
-    ast.Expression,
-    ast.BinOp,
-    ast.UnaryOp,
-    ast.BoolOp,
-    ast.Compare,
-    ast.Call,
-    ast.Name,
-    ast.Load,
-    ast.Constant,
-    ast.IfExp,
-    ast.Add,
-    ast.Sub,
-    ast.Mult,
-    ast.Div,
-    ast.Pow,
-    ast.USub,
-    ast.UAdd,
-    ast.Not,
-    ast.And,
-    ast.Or,
-    ast.Lt,
-    ast.LtE,
-    ast.Gt,
-    ast.GtE,
-    ast.Eq,
-    ast.NotEq,
-)
+    ast.Expression, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Call, ast.Name,
+    ast.Load, ast.Constant, ast.IfExp, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub,
+    ast.UAdd, ast.Not, ast.And, ast.Or, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq,
+)  # fmt: skip
 
 
 class ExpressionError(ValueError):
@@ -196,14 +151,8 @@ class _ToNamespace(ast.NodeTransformer):
 
     def visit_Compare(self, node: ast.Compare) -> ast.AST:
         self.generic_visit(node)
-        ops = {
-            ast.Lt: "lt",
-            ast.LtE: "le",
-            ast.Gt: "gt",
-            ast.GtE: "ge",
-            ast.Eq: "eq",
-            ast.NotEq: "ne",
-        }
+        ops = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge", ast.Eq: "eq",
+               ast.NotEq: "ne"}  # fmt: skip
         terms = [node.left, *node.comparators]
         calls = [_call(ops[type(op)], terms[i], terms[i + 1]) for i, op in enumerate(node.ops)]
         out = calls[0]
@@ -322,30 +271,6 @@ def _piecewise(where: Callable[..., Any]) -> Callable[..., Any]:
     return piecewise
 
 
-def _draws(ns: SimpleNamespace, rng: Any, shape_of: Callable[[Any], tuple[int, ...]]) -> None:
-    """Bind a draw function per distribution: ``name(*args, state)`` -> draws, batch-shaped."""
-
-    def bind(name: str) -> Callable[..., Any]:
-        def sample(*args: Any) -> Any:
-            if rng is None:
-                raise ExpressionError(
-                    f"{name}() draws random numbers; evaluate it in a namespace made with a "
-                    "generator: namespace('numpy', rng=numpy.random.default_rng(seed))"
-                )
-            *params, like = args
-            shape = shape_of(like)
-            for a in params:
-                shape = tuple(int(v) for v in np.broadcast_shapes(shape, np.shape(a)))
-            return draw(rng, name, tuple(params), shape)
-
-        return sample
-
-    import numpy as np
-
-    for name in DRAWS:
-        setattr(ns, name, bind(name))
-
-
 def _make_numpy(rng: Any = None) -> SimpleNamespace:
     import numpy as np
 
@@ -379,7 +304,7 @@ def _make_numpy(rng: Any = None) -> SimpleNamespace:
     )
     ns.quotient = lambda a, b: np.trunc(np.divide(a, b))
     ns.rem = np.fmod
-    _draws(ns, rng, lambda like: np.shape(like)[:-1])
+    bind_draws(ns, rng, lambda like: np.shape(like)[:-1])
     return ns
 
 
@@ -432,7 +357,7 @@ def _make_torch() -> SimpleNamespace:
     ns.factorial = tensor_fn(lambda v: torch.exp(torch.lgamma(v + 1.0)).round())
     ns.quotient = lambda a, b: torch.trunc(torch.as_tensor(a) / b)
     ns.rem = lambda a, b: torch.fmod(torch.as_tensor(a), b)
-    _draws(ns, None, lambda like: tuple(like.shape[:-1]))  # draws run on numpy (events)
+    bind_draws(ns, None, lambda like: tuple(like.shape[:-1]))  # draws run on numpy (events)
     return ns
 
 

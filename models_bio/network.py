@@ -135,27 +135,25 @@ class Event:
     trigger : str
         Boolean expression in species, parameters and ``time`` (e.g. ``"time >= 10"``).
     assignments : mapping of str to str
-        Variable (a species or a parameter) -> expression. All expressions of an event are
-        evaluated before any of its assignments is applied. They may call the random draws of
-        :mod:`models_bio.distrib` (drawn anew at each firing, per cell).
+        Variable (species or parameter) -> expression, all evaluated before any is applied;
+        may call the draws of :mod:`models_bio.distrib` (drawn at each firing, per cell).
     initial_value : bool
-        Value of the trigger before t0 (SBML ``initialValue``): if false and the trigger is
-        true at t0, the event fires at t0.
+        Value of the trigger before t0 (SBML ``initialValue``): false fires at t0 a trigger
+        that is true there.
     delay : str, optional
-        Expression (time units) evaluated when the trigger turns true; the assignments are
-        executed that much later. None: at once.
+        Expression evaluated when the trigger turns true; the assignments are executed that
+        much later (time units). None: at once.
     priority : str, optional
-        Expression ordering events executed at the same instant (highest first, evaluated just
-        before each execution). None ranks below every event that has one; ties are broken
-        at random by the stochastic solvers and in declaration order by the ODE solver.
+        Orders events executed at one instant (highest first, evaluated just before each
+        execution); None ranks lowest; ties are broken at random (seeded) or in declaration
+        order without a generator.
     persistent : bool
         False: a triggered, not yet executed event is cancelled when its trigger turns false.
     use_values_from_trigger_time : bool
-        Evaluate the assignments when the trigger turns true (True) or when they are executed
-        (False); the two differ with a delay or with simultaneous events.
+        Evaluate the assignments when the trigger turns true (True) or when executed (False).
     multiply : mapping of str to str
-        Variable -> expression evaluated at execution (before any assignment) that multiplies
-        its assigned value: SBML sets a concentration held as an amount to ``value * size``.
+        Variable -> factor evaluated at execution, before any assignment (SBML: an amount
+        state assigned a concentration gets ``value * size``).
     """
 
     name: str
@@ -301,22 +299,11 @@ class ReactionNetwork:
     def compile_expressions(
         self, outputs: Sequence[str], *, stack: bool = True
     ) -> Callable[..., Any]:
-        """Compile expressions in this network's symbols into one vectorised function.
-
-        Parameters
-        ----------
-        outputs : sequence of str
-            Expressions in species, parameters, assignment-rule variables and ``time``.
-        stack : bool
-            Stack the values along a new last axis; else return a tuple.
-
-        Returns
-        -------
-        callable
-            ``fn(x, p, t, ns)`` with ``x`` (..., species), ``p`` (..., parameter), ``t`` a
-            scalar or (...,) array, ``ns`` an array namespace
-            (:func:`models_bio.expressions.namespace`); assignment rules are evaluated first.
-        """
+        """Compile expressions in species, parameters, rule variables and ``time`` into one
+        vectorised ``fn(x, p, t, ns)``: ``x`` (..., species), ``p`` (..., parameter), ``t`` a
+        scalar or (...,), ``ns`` an array namespace (:func:`models_bio.expressions.namespace`);
+        assignment rules are evaluated first. ``stack``: values along a new last axis, else a
+        tuple."""
         inputs = {s: f"_x_[..., {i}]" for i, s in enumerate(self.species_names)}
         inputs.update({q: f"_p_[..., {i}]" for i, q in enumerate(self.parameter_names)})
         inputs["time"] = "_t_"

@@ -132,3 +132,19 @@ def test_non_finite_parameters_and_a_model_without_states(tmp_path):
     ds = simulate(net, times=[0.0, 1.0, 2.0], n_cells=2)
     assert ds.x.shape == (2, 3, 0)
     assert sbml_variables(path)["p"].value == "p"
+
+
+@pytest.mark.parametrize(
+    ("expr", "name", "solution"),
+    [("2 * S2 + S1 - T", "S2", 3.5), ("(k + 1) * S2 - T / 2", "S2", 2.5), ("S2 * S2 - T", "S2", None),
+     ("exp(S2) - T", "S2", None), ("T / S2 - 1", "S2", None)],
+)  # fmt: skip
+def test_linear_solve(expr, name, solution):
+    from models_bio.sbml_algebra import solve_linear
+    from models_bio.sbml_math import evaluate
+
+    solved = solve_linear(expr, name)
+    if solution is None:
+        assert solved is None
+    else:
+        assert evaluate(solved, {"S1": 3.0, "T": 10.0, "k": 1.0}) == pytest.approx(solution)
