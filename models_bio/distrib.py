@@ -170,20 +170,20 @@ class Draw(Distribution):
         return (-math.inf, math.inf)
 
 
-def bind_draws(ns: Any, rng: Any, shape_of: Callable[[Any], tuple[int, ...]]) -> None:
+def bind_draws(
+    ns: Any, rng: Any, shape_of: Callable[[Any], tuple[int, ...]], *, error: type[Exception]
+) -> None:
     """Give the array namespace ``ns`` one function per distribution, drawing from ``rng``.
 
     The expression language calls ``name(*parameters, state)`` (it appends the state, whose
     leading axes are the batch shape given by ``shape_of``). Without ``rng`` a draw raises
-    :class:`models_bio.expressions.ExpressionError`.
+    ``error`` (the caller's error class: this module knows no expression language).
     """
 
     def bind(name: str) -> Callable[..., Any]:
         def sample(*args: Any) -> Any:
             if rng is None:
-                from models_bio.expressions import ExpressionError
-
-                raise ExpressionError(
+                raise error(
                     f"{name}() draws random numbers; evaluate it in a namespace made with a "
                     "generator: namespace('numpy', rng=numpy.random.default_rng(seed))"
                 )

@@ -304,7 +304,7 @@ def _make_numpy(rng: Any = None) -> SimpleNamespace:
     )
     ns.quotient = lambda a, b: np.trunc(np.divide(a, b))
     ns.rem = np.fmod
-    bind_draws(ns, rng, lambda like: np.shape(like)[:-1])
+    bind_draws(ns, rng, lambda like: np.shape(like)[:-1], error=ExpressionError)
     return ns
 
 
@@ -357,7 +357,8 @@ def _make_torch() -> SimpleNamespace:
     ns.factorial = tensor_fn(lambda v: torch.exp(torch.lgamma(v + 1.0)).round())
     ns.quotient = lambda a, b: torch.trunc(torch.as_tensor(a) / b)
     ns.rem = lambda a, b: torch.fmod(torch.as_tensor(a), b)
-    bind_draws(ns, None, lambda like: tuple(like.shape[:-1]))  # draws run on numpy (events)
+    # draws run on numpy (events)
+    bind_draws(ns, None, lambda like: tuple(like.shape[:-1]), error=ExpressionError)
     return ns
 
 
