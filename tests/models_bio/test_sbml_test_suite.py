@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("libsbml")
@@ -68,3 +69,16 @@ def test_every_stochastic_case_runs_and_at_least_90_percent_pass():
     bad = _judge(cases, runs=10_000)
     assert [b for b in bad if ": fail: " not in b] == []  # no refusal, no crash
     assert len(bad) <= 0.1 * len(cases), bad
+
+
+def test_a_case_without_sd_is_judged_by_its_median():
+    # Cauchy draws: no mean, so the suite gives the median (location) and no sd
+    x = np.random.default_rng(0).standard_cauchy((10_000, 2)) + 1.0  # (run, time)
+    case = suite.Case(
+        "0", "stochastic", Path("m.xml"),
+        {"duration": "1", "steps": "1", "variables": "X", "meanRange": "(-3, 3)"}, (),
+        {"time": np.array([0.0, 1.0]), "X-mean": np.array([1.0, 1.0])},
+    )  # fmt: skip
+    assert suite.stochastic_verdict(case, {"X": x}).status == "pass"
+    case.expected["X-mean"][1] = 1.1  # 0.1 off: ~6 standard errors of the median
+    assert suite.stochastic_verdict(case, {"X": x}).status == "fail"
