@@ -4,6 +4,7 @@ Models are frozen dataclasses; methods that simulate them live in ``cellsde``.
 """
 
 from models_bio.circadian import damped_oscillator, vilar2002
+from models_bio.distrib import Draw
 from models_bio.expressions import Expression, ExpressionError
 from models_bio.heterogeneity import Distribution, Grid, LogitNormal, LogNormal, LogUniform, Uniform
 from models_bio.kinetics import Kinetics
@@ -13,11 +14,12 @@ from models_bio.nfkb.krishna import krishna2006
 from models_bio.nfkb.noise import guo2024_basal_state, guo2024_sde
 from models_bio.nfkb.steady import phase1_steady_state
 from models_bio.registry import available, get
-from models_bio.sbml import read_sbml
+from models_bio.sbml import read_sbml, sbml_variables
 from models_bio.sde import SDEModel, SDEProtocol
 
 __all__ = [
     "Distribution",
+    "Draw",
     "Event",
     "Expression",
     "ExpressionError",
@@ -43,5 +45,6 @@ __all__ = [
     "krishna2006",
     "phase1_steady_state",
     "read_sbml",
+    "sbml_variables",
     "vilar2002",
 ]

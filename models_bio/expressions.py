@@ -17,66 +17,29 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
+from models_bio.distrib import DRAWS, bind_draws, check_arity
+
 # Functions an expression may call, with their arity (None = variadic). `hill(x, n, K)` is
 # the activating Hill function x^n / (x^n + K^n); `piecewise(v1, c1, v2, c2, ..., otherwise)`
-# follows MathML/SBML semantics.
+# follows MathML/SBML semantics; `quotient(a, b)` is a / b rounded toward zero and `rem(a, b)`
+# the remainder with the sign of a (MathML). The names of models_bio.distrib.DRAWS draw random
+# numbers; they evaluate only in a namespace made with a generator (`namespace("numpy", rng=)`).
 FUNCTIONS: dict[str, int | None] = {
-    "exp": 1,
-    "log": 1,
-    "log10": 1,
-    "sqrt": 1,
-    "abs": 1,
-    "sin": 1,
-    "cos": 1,
-    "tan": 1,
-    "tanh": 1,
-    "asin": 1,
-    "acos": 1,
-    "atan": 1,
-    "sinh": 1,
-    "cosh": 1,
-    "asinh": 1,
-    "acosh": 1,
-    "atanh": 1,
-    "floor": 1,
-    "ceil": 1,
-    "pow": 2,
-    "hill": 3,
-    "hill_rep": 3,
-    "min": None,
-    "max": None,
-    "piecewise": None,
-}
+    **dict.fromkeys(
+        ("exp", "log", "log10", "sqrt", "abs", "sin", "cos", "tan", "tanh", "asin", "acos",
+         "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "floor", "ceil", "factorial"), 1
+    ),
+    "pow": 2, "quotient": 2, "rem": 2, "hill": 3, "hill_rep": 3,
+    "min": None, "max": None, "piecewise": None,
+    **dict.fromkeys(DRAWS),  # random draws (models_bio.distrib): arity checked there
+}  # fmt: skip
 CONSTANTS = {"pi": math.pi, "e": math.e, "inf": math.inf}
 
 _ALLOWED_NODES = (
-    ast.Expression,
-    ast.BinOp,
-    ast.UnaryOp,
-    ast.BoolOp,
-    ast.Compare,
-    ast.Call,
-    ast.Name,
-    ast.Load,
-    ast.Constant,
-    ast.IfExp,
-    ast.Add,
-    ast.Sub,
-    ast.Mult,
-    ast.Div,
-    ast.Pow,
-    ast.USub,
-    ast.UAdd,
-    ast.Not,
-    ast.And,
-    ast.Or,
-    ast.Lt,
-    ast.LtE,
-    ast.Gt,
-    ast.GtE,
-    ast.Eq,
-    ast.NotEq,
-)
+    ast.Expression, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Call, ast.Name,
+    ast.Load, ast.Constant, ast.IfExp, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub,
+    ast.UAdd, ast.Not, ast.And, ast.Or, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq,
+)  # fmt: skip
 
 
 class ExpressionError(ValueError):
@@ -132,7 +95,12 @@ def parse(source: str) -> ast.Expression:
             if node.keywords:
                 raise ExpressionError(f"expression {source!r}: keyword arguments are not allowed")
             arity = FUNCTIONS[node.func.id]
-            if arity is not None and len(node.args) != arity:
+            if node.func.id in DRAWS:
+                try:
+                    check_arity(node.func.id, len(node.args))
+                except ValueError as err:
+                    raise ExpressionError(f"expression {source!r}: {err}") from None
+            elif arity is not None and len(node.args) != arity:
                 raise ExpressionError(
                     f"expression {source!r}: {node.func.id}() takes {arity} arguments, "
                     f"got {len(node.args)}"
@@ -151,12 +119,26 @@ def symbols(source: str) -> frozenset[str]:
     )
 
 
+def draws(source: str) -> frozenset[str]:
+    """The random draws (names of :data:`models_bio.distrib.DRAWS`) an expression calls."""
+    return frozenset(
+        n.func.id
+        for n in ast.walk(parse(source))
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in DRAWS
+    )
+
+
 class _ToNamespace(ast.NodeTransformer):
-    """Rewrite function calls to ``_f.<name>`` and comparisons/booleans to namespace calls."""
+    """Rewrite function calls to ``_f.<name>`` and comparisons/booleans to namespace calls.
+
+    A random draw also receives the state ``_x_``, whose leading axes give the batch shape.
+    """
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
         assert isinstance(node.func, ast.Name)
+        if node.func.id in DRAWS:
+            node.args.append(ast.Name("_x_", ast.Load()))
         node.func = ast.Attribute(
             value=ast.Name("_f", ast.Load()), attr=node.func.id, ctx=ast.Load()
         )
@@ -169,14 +151,8 @@ class _ToNamespace(ast.NodeTransformer):
 
     def visit_Compare(self, node: ast.Compare) -> ast.AST:
         self.generic_visit(node)
-        ops = {
-            ast.Lt: "lt",
-            ast.LtE: "le",
-            ast.Gt: "gt",
-            ast.GtE: "ge",
-            ast.Eq: "eq",
-            ast.NotEq: "ne",
-        }
+        ops = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge", ast.Eq: "eq",
+               ast.NotEq: "ne"}  # fmt: skip
         terms = [node.left, *node.comparators]
         calls = [_call(ops[type(op)], terms[i], terms[i + 1]) for i, op in enumerate(node.ops)]
         out = calls[0]
@@ -295,7 +271,7 @@ def _piecewise(where: Callable[..., Any]) -> Callable[..., Any]:
     return piecewise
 
 
-def _make_numpy() -> SimpleNamespace:
+def _make_numpy(rng: Any = None) -> SimpleNamespace:
     import numpy as np
 
     def broadcast(v: Any, t: Any) -> Any:
@@ -323,6 +299,12 @@ def _make_numpy() -> SimpleNamespace:
     ns.hill = _hill(np.power)
     ns.hill_rep = lambda x, n, k: 1.0 - ns.hill(x, n, k)
     ns.piecewise = _piecewise(ns.where)
+    ns.factorial = np.vectorize(
+        lambda v: math.gamma(v + 1.0) if v >= 0 else math.nan, otypes=[float]
+    )
+    ns.quotient = lambda a, b: np.trunc(np.divide(a, b))
+    ns.rem = np.fmod
+    bind_draws(ns, rng, lambda like: np.shape(like)[:-1], error=ExpressionError)
     return ns
 
 
@@ -372,6 +354,11 @@ def _make_torch() -> SimpleNamespace:
     ns.hill = _hill(ns.pow)
     ns.hill_rep = lambda x, n, k: 1.0 - ns.hill(x, n, k)
     ns.piecewise = _piecewise(where)
+    ns.factorial = tensor_fn(lambda v: torch.exp(torch.lgamma(v + 1.0)).round())
+    ns.quotient = lambda a, b: torch.trunc(torch.as_tensor(a) / b)
+    ns.rem = lambda a, b: torch.fmod(torch.as_tensor(a), b)
+    # draws run on numpy (events)
+    bind_draws(ns, None, lambda like: tuple(like.shape[:-1]), error=ExpressionError)
     return ns
 
 
@@ -384,10 +371,14 @@ def _reduce(fn: Callable[[Any, Any], Any], args: tuple[Any, ...]) -> Any:
     return out
 
 
-def namespace(backend: str) -> SimpleNamespace:
-    """The array namespace for ``backend`` (``"numpy"`` or ``"torch"``)."""
+def namespace(backend: str, *, rng: Any = None) -> SimpleNamespace:
+    """The array namespace for ``backend`` (``"numpy"`` or ``"torch"``).
+
+    ``rng`` (a ``numpy.random.Generator``, numpy only) serves the random draws; without it a
+    draw raises :class:`ExpressionError`.
+    """
     if backend == "numpy":
-        return _make_numpy()
+        return _make_numpy(rng)
     if backend == "torch":
         return _make_torch()
     raise ValueError(f"unknown backend {backend!r}; use 'numpy' or 'torch'")

@@ -18,13 +18,13 @@ Conventions
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from models_bio.expressions import Expression, ExpressionError, symbols
+from models_bio.expressions import Expression, ExpressionError, compile_program, symbols
 from models_bio.heterogeneity import Distribution
 
 if TYPE_CHECKING:
@@ -126,7 +126,7 @@ class Reaction:
 
 @dataclass(frozen=True)
 class Event:
-    """A discontinuous change applied when ``trigger`` turns from false to true.
+    """A discontinuous change applied when ``trigger`` turns from false to true (SBML semantics).
 
     Parameters
     ----------
@@ -135,22 +135,54 @@ class Event:
     trigger : str
         Boolean expression in species, parameters and ``time`` (e.g. ``"time >= 10"``).
     assignments : mapping of str to str
-        Variable -> expression evaluated at the crossing (before any assignment is applied).
+        Variable (species or parameter) -> expression, all evaluated before any is applied;
+        may call the draws of :mod:`models_bio.distrib` (drawn at each firing, per cell).
     initial_value : bool
-        Value of the trigger before t0 (SBML ``initialValue``): if false and the trigger is
-        true at t0, the event fires at t0.
+        Value of the trigger before t0 (SBML ``initialValue``): false fires at t0 a trigger
+        that is true there.
+    delay : str, optional
+        Expression evaluated when the trigger turns true; the assignments are executed that
+        much later (time units). None: at once.
+    priority : str, optional
+        Orders events executed at one instant (highest first, evaluated just before each
+        execution); None ranks lowest; ties are broken at random (seeded) or in declaration
+        order without a generator.
+    persistent : bool
+        False: a triggered, not yet executed event is cancelled when its trigger turns false.
+    use_values_from_trigger_time : bool
+        Evaluate the assignments when the trigger turns true (True) or when executed (False).
+    multiply : mapping of str to str
+        Variable -> factor evaluated at execution, before any assignment (SBML: an amount
+        state assigned a concentration gets ``value * size``).
     """
 
     name: str
     trigger: str
     assignments: Mapping[str, str]
     initial_value: bool = True
+    delay: str | None = None
+    priority: str | None = None
+    persistent: bool = True
+    use_values_from_trigger_time: bool = True
+    multiply: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        Expression(self.trigger)
-        object.__setattr__(self, "assignments", MappingProxyType(dict(self.assignments)))
-        for expr in self.assignments.values():
+        for name in ("assignments", "multiply"):
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+        for expr in (self.trigger, self.delay, self.priority):
+            if expr is not None:
+                Expression(expr)
+        for expr in (*self.assignments.values(), *self.multiply.values()):
             Expression(expr)
+        if not set(self.multiply) <= set(self.assignments):
+            raise ValueError(f"event {self.name!r}: multiply names variables it does not assign")
+
+    @property
+    def expressions(self) -> tuple[str, ...]:
+        """Every expression of the event (trigger, delay, priority, assignments)."""
+        parts = (self.trigger, self.delay, self.priority, *self.assignments.values())
+        parts += tuple(self.multiply.values())
+        return tuple(e for e in parts if e is not None)
 
 
 @dataclass(frozen=True)
@@ -264,6 +296,21 @@ class ReactionNetwork:
 
         return replace(self, parameters=params)
 
+    def compile_expressions(
+        self, outputs: Sequence[str], *, stack: bool = True
+    ) -> Callable[..., Any]:
+        """Compile expressions in species, parameters, rule variables and ``time`` into one
+        vectorised ``fn(x, p, t, ns)``: ``x`` (..., species), ``p`` (..., parameter), ``t`` a
+        scalar or (...,), ``ns`` an array namespace (:func:`models_bio.expressions.namespace`);
+        assignment rules are evaluated first. ``stack``: values along a new last axis, else a
+        tuple."""
+        inputs = {s: f"_x_[..., {i}]" for i, s in enumerate(self.species_names)}
+        inputs.update({q: f"_p_[..., {i}]" for i, q in enumerate(self.parameter_names)})
+        inputs["time"] = "_t_"
+        return compile_program(
+            list(outputs), inputs=inputs, assignments=self.assignment_rules, stack=stack
+        )
+
     @cached_property
     def kinetics(self) -> Kinetics:
         """Compiled vectorised kinetics (see :class:`models_bio.kinetics.Kinetics`)."""
@@ -322,6 +369,15 @@ class ReactionNetwork:
         for target in self.rate_rules:
             if target not in sp:
                 raise ValueError(f"rate rule targets {target!r}, which is not a species")
+        for e in self.events:
+            missing = set().union(*(symbols(x) for x in e.expressions)) - known
+            if missing:
+                raise ExpressionError(f"event {e.name!r} reads unknown symbols {sorted(missing)}")
+            bad = sorted(set(e.assignments) - set(sp) - set(pn))
+            if bad:
+                raise ValueError(
+                    f"event {e.name!r} assigns {bad}, which are neither species nor parameters"
+                )
         for obs, combo in self.observables.items():
             for s in combo:
                 if s not in sp:

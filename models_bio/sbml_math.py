@@ -5,20 +5,24 @@ n-ary operators and MathML-only constructs (``piecewise``, ``root`` with a degre
 a base, ``csymbol time``) are mapped exactly. Function definitions are inlined: a call
 ``f(a, b)`` becomes ``f``'s body with its bound variables replaced by the translated arguments.
 
-Constructs cellsde cannot simulate (``delay``, ``rateOf``, ``factorial``, set theory, ...) are not
-raised one at a time: each is appended to a ``problems`` list, so that the SBML reader can report
-every unsupported feature of a file in one message.
+``rateOf(x)`` is handed to a callback of the reader, which returns the name of a variable
+holding that derivative. The random draws of the ``distrib`` package (``normal(m, s)``...) become
+calls of the expression language's draws (:mod:`models_bio.distrib`).
+
+Constructs cellsde cannot simulate (``delay``, set theory, ...) are not raised one at a time:
+each is appended to a ``problems`` list, so that the SBML reader can report every unsupported
+feature of a file in one message.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
-from models_bio.expressions import compile_program, namespace, symbols
+from models_bio.expressions import compile_program, draws, namespace, symbols
 
 AVOGADRO = 6.02214179e23  # the value SBML Level 3 Version 1 defines for csymbol avogadro
 
@@ -55,9 +59,11 @@ _UNARY_FUNCS = {  # libsbml AST type name -> expression-language template
     "ARCSECH": "acosh(1/({}))",
     "ARCCSCH": "asinh(1/({}))",
     "ARCCOTH": "atanh(1/({}))",
+    "FACTORIAL": "factorial({})",
 }
 _RELATIONS = {"EQ": "==", "NEQ": "!=", "GT": ">", "GEQ": ">=", "LT": "<", "LEQ": "<="}
-_UNSUPPORTED = {"DELAY": "the delay() function", "RATE_OF": "the rateOf() function"}
+_BINARY_FUNCS = {"QUOTIENT": "quotient", "REM": "rem"}
+_UNSUPPORTED = {"DELAY": "the delay() function (a delay differential equation)"}
 
 
 class MathTranslator:
@@ -73,6 +79,9 @@ class MathTranslator:
         Function-definition id -> its ``lambda`` AST.
     problems : list of str
         Unsupported constructs are appended here (and translated as ``0``).
+    rate_of : callable, optional
+        ``rate_of(sbml_id, where)`` -> name of the variable holding ``d sbml_id / dt``; without
+        it ``rateOf`` is a problem.
     """
 
     def __init__(
@@ -81,11 +90,13 @@ class MathTranslator:
         names: Mapping[str, str],
         functions: Mapping[str, Any],
         problems: list[str],
+        rate_of: Callable[[str, str], str] | None = None,
     ) -> None:
         self._sb = libsbml
         self._names = names
         self._functions = functions
         self.problems = problems
+        self._rate_of = rate_of
         self._type_names = {
             getattr(libsbml, n): n[4:] for n in dir(libsbml) if n.startswith("AST_")
         }
@@ -154,6 +165,17 @@ class MathTranslator:
             if len(kids) == 1:
                 return f"log10({sub(kids[0], 0)})", _ATOM
             return f"log({sub(kids[1], 0)})/log({sub(kids[0], 0)})", _MUL
+        if kind.startswith("FUNCTION_") and kind[9:] in _BINARY_FUNCS and len(kids) == 2:
+            return f"{_BINARY_FUNCS[kind[9:]]}({sub(kids[0], 0)}, {sub(kids[1], 0)})", _ATOM
+        if kind.startswith("DISTRIB_FUNCTION_"):
+            return f"{kind[17:].lower()}({', '.join(sub(k, 0) for k in kids)})", _ATOM
+        if t == sb.AST_FUNCTION_RATE_OF and self._rate_of is not None:
+            if len(kids) != 1 or not kids[0].isName():
+                self.problems.append(f"{where} uses rateOf() of an expression, not of a symbol")
+                return "0", _ATOM
+            if kids[0].getName() in local:  # a local parameter: constant
+                return "0", _ATOM
+            return self._rate_of(kids[0].getName(), where), _ATOM
         if t in (sb.AST_FUNCTION_MIN, sb.AST_FUNCTION_MAX):
             fn = "min" if t == sb.AST_FUNCTION_MIN else "max"
             return f"{fn}({', '.join(sub(k, 0) for k in kids)})", _ATOM
@@ -219,11 +241,16 @@ def _number(value: float) -> tuple[str, int]:
 
 
 def evaluate(expr: str, env: Mapping[str, float]) -> float:
-    """Evaluate ``expr`` numerically with the symbol values in ``env`` (``time`` included)."""
+    """Evaluate ``expr`` numerically with the symbol values in ``env`` (``time`` included).
+
+    Unknown symbols and random draws (which have no value before a simulation) give NaN.
+    """
+    if draws(expr):
+        return math.nan
     names = sorted(symbols(expr))
     inputs = {n: f"_p_[{i}]" for i, n in enumerate(names)}
     fn = compile_program([expr], inputs=inputs, stack=False)
-    p = np.array([float(env[n]) for n in names], dtype=float)
+    p = np.array([float(env.get(n, math.nan)) for n in names], dtype=float)
     with np.errstate(all="ignore"):
         return float(fn(None, p, 0.0, namespace("numpy"))[0])
 

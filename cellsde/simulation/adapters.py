@@ -45,7 +45,7 @@ def _network_inputs(pop: Population, method: Method, progress: bool) -> dict[str
         x0[:, idx] = list(net.stimulus.values())
     if method.counts:  # whole molecules (a steady state is not integer)
         scale = kin.count_scale()
-        x0 = np.round(x0 * scale) / scale
+        x0 = np.where(kin.boundary, x0, np.round(x0 * scale) / scale)  # molecules only
     return {"x0": x0, "params": p, "times": pop.times}
 
 

@@ -77,6 +77,16 @@ class GridRecorder:
             tn = self.tnext[hit]
             hit = hit[t_new[hit] >= tn if inclusive else t_new[hit] > tn]
 
+    def next_after(self, t: Any) -> Any:
+        """Each active cell's first output time strictly after ``t`` (active,)."""
+        if isinstance(self.tnext, np.ndarray):
+            later = self.grid[np.minimum(self.g + 1, len(self.grid) - 1)]
+            return np.where(self.tnext > t, self.tnext, later)
+        import torch
+
+        later = self.grid[torch.clamp(self.g + 1, max=len(self.grid) - 1)]
+        return torch.where(self.tnext > t, self.tnext, later)
+
     def done(self) -> Any:
         """Boolean (active,): every output time of the cell is recorded."""
         return self.g >= self.n_times

@@ -23,6 +23,7 @@ import numpy as np
 
 from cellsde.datasets.timegrid import check_times
 from cellsde.errors import CellsdeError
+from cellsde.solvers._hybrid import check_flows
 from cellsde.solvers.rates import check_params
 
 if TYPE_CHECKING:
@@ -65,7 +66,8 @@ def prepare(network: ReactionNetwork, x0: Any, params: Any, times: Any, method: 
     ------
     CellsdeError
         On wrong shapes, non-finite or negative values, non-whole counts, times that do not
-        increase, non-integer stoichiometry, rate rules or events.
+        increase, non-integer stoichiometry, or rate rules that are not flows
+        (:func:`cellsde.solvers._hybrid.check_flows`).
     """
     kin = network.kinetics
     if not kin.stoichiometry_is_integer:
@@ -75,17 +77,7 @@ def prepare(network: ReactionNetwork, x0: Any, params: Any, times: Any, method: 
             f"{bad} (molecule counts cannot change by a fraction or by a per-cell parameter); "
             "use method='cle' or method='ode'"
         )
-    if kin.has_rate_rules:
-        raise CellsdeError(
-            f"{method} cannot integrate rate rules (model {network.name!r} has rate rules for "
-            f"{sorted(network.rate_rules)}); use method='ode' or 'cle'"
-        )
-    if network.events:
-        ev = network.events[0]
-        raise CellsdeError(
-            f"{method} does not support events yet; model {network.name!r} has event "
-            f"{ev.name!r} (trigger {ev.trigger!r}); use method='ode', or remove the event"
-        )
+    check_flows(network, method)
     ns, npar = kin.n_species, kin.n_params
     x0 = _as_float_array(x0, "x0")
     params = _as_float_array(params, "params")
@@ -103,11 +95,12 @@ def prepare(network: ReactionNetwork, x0: Any, params: Any, times: Any, method: 
     if x0.shape[0] == 0:
         raise CellsdeError("x0 has no cells; pass at least one row")
     check_params(network, params)
-    if not np.all(np.isfinite(x0)) or np.any(x0 < 0):
-        raise CellsdeError("x0 must be finite and >= 0")
+    molecules = ~kin.boundary  # what reactions change; boundary values (a clock) may be anything
+    if not np.all(np.isfinite(x0)) or np.any(x0[:, molecules] < 0):
+        raise CellsdeError("x0 must be finite, and >= 0 for the species reactions change")
     scale = kin.count_scale()
     counts = x0 * scale
-    whole = np.rint(counts)
+    whole = np.where(molecules, np.rint(counts), counts)
     off = np.abs(counts - whole) > 1e-6 * np.maximum(1.0, np.abs(counts))
     if off.any():
         c, s = np.argwhere(off)[0]
@@ -222,6 +215,11 @@ class Propensities:
         if self.mass_action:
             return np.ascontiguousarray(params[:, self.rate_index].T * self.k_factor[:, None])
         return params
+
+    def refresh(self, coef: Any, params: Any, rows: Any) -> None:
+        """Recompute, in place, the coefficients of ``rows`` after events changed their parameters."""
+        if self.mass_action and len(rows):
+            coef[:, rows] = self.coefficients(params[rows])
 
     def take(self, coef: Any, keep: Any) -> Any:
         """Coefficients of the cells ``keep`` (an index array)."""

@@ -11,7 +11,12 @@ net stoichiometry ``S`` (reaction, species), one step of length ``h`` is
 i.e. ``dn = S^T a dt + S^T diag(sqrt(a)) dW``. In state units this is
 ``dx = S^T v dt / volume + S^T diag(sqrt(v)) dW / (volume sqrt(system_size))``, so the noise
 shrinks like ``1/sqrt(system_size)`` and the large-``system_size`` limit is the ODE. Rate rules
-(deterministic by nature) are added to the drift; events are not supported.
+(deterministic by nature) are added to the drift.
+
+Events (SBML semantics, :mod:`cellsde.solvers._events`) are checked at the end of every step:
+a trigger that changed during a step, or a delayed event that came due, is processed at the
+step's end, so event times are resolved to ``dt`` (an output time is always a step end). Draws
+in event assignments and random tie-breaks use a numpy generator seeded from ``seed``.
 
 Non-negativity: propensities are evaluated at ``max(n, 0)`` and, after every step, negative
 counts are **clamped to 0** (absorbing truncation). Clamping biases a species upwards only
@@ -31,6 +36,7 @@ import math
 import numpy as np
 import torch
 
+from cellsde.solvers._events import Events
 from cellsde.solvers.ode import _check_inputs
 from models_bio.network import ReactionNetwork
 
@@ -83,11 +89,6 @@ def cle(
     ndarray, shape (cell, time, species)
         Trajectories in state units (float64).
     """
-    if network.events:
-        raise ValueError(
-            f"model {network.name!r} has events, which the CLE solver does not support; "
-            "use method='ode' or 'ssa'"
-        )
     x0, params, times = _check_inputs(network, x0, params, times)
     steps = step_counts(times, dt)
     kin = network.kinetics
@@ -97,6 +98,10 @@ def cle(
     p = torch.as_tensor(params, dtype=dtype, device=dev)  # (cell, parameter)
     stoich = kin.stoichiometry(p)  # (reaction, species) or (cell, reaction, species)
     n = torch.as_tensor(x0, dtype=dtype, device=dev) * scale  # (cell, species) counts
+    events = None
+    if network.events:
+        events = Events(network, n.shape[0], np.random.default_rng([int(seed), 1]))
+        n, p = _fire(events, kin, n, p, float(times[0]))
     out = torch.empty((n.shape[0], times.size, n.shape[1]), dtype=dtype, device=dev)
     out[:, 0] = n
     n_reactions = kin.n_reactions
@@ -122,8 +127,35 @@ def cle(
                 if kin.has_rate_rules:
                     dn = dn + _rate_rules(kin, n / scale, p, t) * scale * h
                 n = (n + dn).clamp(min=0)
+                if events is not None:
+                    n, p = _fire(events, kin, n, p, t + h)
             out[:, k + 1] = n
     return (out / scale).cpu().numpy().astype(np.float64)
+
+
+def _fire(events: Events, kin, n: torch.Tensor, p: torch.Tensor, t: float):
+    """Process the events of the cells whose trigger changed or whose delayed event is due.
+
+    Returns the counts and parameters, changed where events assigned them.
+    """
+    scale = kin.count_scale()
+    x = n.cpu().numpy().astype(np.float64) / scale  # (cell, species)
+    pn = p.cpu().numpy().astype(np.float64)
+    cells = np.arange(x.shape[0])
+    trig = events.triggers(x, pn, t)
+    need = events.significant(trig, cells).any(1) | (events.due <= t)
+    events.settle(trig[~need], cells[~need])
+    rows = np.flatnonzero(need)
+    if not rows.size:
+        return n, p
+    xr, pr = x[rows].copy(), pn[rows].copy()
+    events.process(xr, pr, t, rows)
+    x[rows], pn[rows] = xr, pr
+    changed = np.zeros(x.shape, dtype=bool)
+    changed[rows] = xr != (n.cpu().numpy()[rows] / scale)
+    new = torch.as_tensor(x * scale, dtype=n.dtype, device=n.device)
+    mask = torch.as_tensor(changed, device=n.device)
+    return torch.where(mask, new, n), torch.as_tensor(pn, dtype=p.dtype, device=p.device)
 
 
 def _rate_rules(kin, x: torch.Tensor, p: torch.Tensor, t: float) -> torch.Tensor:

@@ -71,7 +71,7 @@ class Method:
 
 # fmt: off
 _TABLE = (
-    Method("ode", "network", "ode:ode", (), default=True),
+    Method("ode", "network", "ode:ode", ("seed",), default=True),
     Method("ssa", "network", "ssa:ssa", ("seed", "device"), counts=True),
     Method("tau", "network", "tau_leap:tau_leap", ("seed", "device"), counts=True),
     Method("cle", "network", "cle:cle", ("seed", "dt", "device")),

@@ -22,17 +22,18 @@ each cell as accurate as if it were solved alone, the tolerances are divided by
 
 Events (``network.events``)
 ---------------------------
-Each segment is integrated with dense output. The trigger of every event is evaluated for
-every cell at the solver's step boundaries; a false -> true change inside a step is refined
-per cell by bisection on the dense output to machine precision. The earliest crossing over all
-cells ends the segment: output times before it come from the dense output, the assignments
-(evaluated with the pre-event state) are applied to every cell whose trigger crossed at that
-instant, and integration restarts from there for all cells. A time-only trigger
-(``"time >= 10"``) is therefore split exactly at its time; a state trigger is located to
-round-off on the interpolant. A trigger that becomes true and false again within one solver
-step is missed: lower ``max_step`` if that matters. Output at the event time is the
-post-event state (right-continuous). Events with ``initial_value=False`` whose trigger holds at
-the start fire at the start.
+SBML semantics (delays, priorities, persistence, trigger-time values, simultaneous events),
+from :mod:`cellsde.solvers._events`. Each segment is integrated with dense output and ends at
+the earliest pending delayed event. Every trigger is evaluated for every cell at the solver's
+step boundaries; a change that matters (a rise, or a fall that cancels a non-persistent
+pending event) is refined per cell by bisection on the dense output to adjacent floats. The
+earliest such instant over all cells ends the segment: output times before it come from the
+dense output, the events of every cell are processed there, and integration restarts for all
+cells. A time-only trigger (``"time >= 10"``) is therefore split exactly at its time; a state
+trigger is located to round-off on the interpolant. A trigger that becomes true and false again
+within one solver step is missed: lower ``max_step`` if that matters. Output at an event time is
+the post-event state (right-continuous). Events with ``initial_value=False`` whose trigger holds
+at the start fire at the start.
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ from scipy.integrate import solve_ivp
 
 from cellsde.datasets.timegrid import check_times
 from cellsde.errors import CellsdeError
+from cellsde.solvers._events import Events, bisect
 from cellsde.solvers._stacked import Stacked
-from models_bio.expressions import compile_program, namespace
 from models_bio.network import ReactionNetwork
 
 METHODS = ("LSODA", "BDF", "Radau", "RK45", "RK23", "DOP853")
@@ -58,128 +59,104 @@ def _check_method(method: str) -> None:
         raise ValueError(f"unknown ODE method {method!r}; choose one of {', '.join(METHODS)}")
 
 
-class _Events:
-    """Compiled triggers and assignments of ``network.events`` (numpy, vectorised over cells)."""
+def _first_change(sol, stk: Stacked, events: Events, cells: np.ndarray):
+    """Earliest instant on a dense segment where a trigger, or a comparison in one, changes.
 
-    def __init__(self, network: ReactionNetwork) -> None:
-        sp_names, pn = network.species_names, network.parameter_names
-        inputs = {s: f"_x_[..., {i}]" for i, s in enumerate(sp_names)}
-        inputs.update({q: f"_p_[..., {i}]" for i, q in enumerate(pn)})
-        inputs["time"] = "_t_"
-        rules = network.assignment_rules
-        ev = network.events
-        self.initial = np.array([e.initial_value for e in ev], dtype=bool)  # (event,)
-        self._trig = compile_program([e.trigger for e in ev], inputs=inputs, assignments=rules)
-        self._assign = []
-        for e in ev:
-            targets = []
-            for var in e.assignments:
-                if var in sp_names:
-                    targets.append(("x", sp_names.index(var)))
-                elif var in pn:
-                    targets.append(("p", pn.index(var)))
-                else:
-                    raise CellsdeError(
-                        f"event {e.name!r} assigns {var!r}, which is neither a species nor a "
-                        "parameter; the ODE solver can only assign those"
-                    )
-            prog = compile_program(list(e.assignments.values()), inputs=inputs, assignments=rules)
-            self._assign.append((targets, prog))
-        self._ns = namespace("numpy")
-
-    def trigger(self, x: np.ndarray, p: np.ndarray, t: float) -> np.ndarray:
-        """Trigger values, shape (cell, event), bool."""
-        return self._trig(x, p, t, self._ns) > 0.5
-
-    def apply(self, x: np.ndarray, p: np.ndarray, t: float, fire: np.ndarray) -> None:
-        """Apply the assignments of ``fire`` (cell, event) in place, all read before any write."""
-        values = [prog(x, p, t, self._ns) for _, prog in self._assign]  # pre-event values
-        for j, (targets, _) in enumerate(self._assign):
-            cells = fire[:, j]
-            for col, (kind, idx) in enumerate(targets):
-                (x if kind == "x" else p)[cells, idx] = values[j][cells, col]
-
-
-def _first_crossing(sol, stk: Stacked, events: _Events, prev: np.ndarray):
-    """Earliest false -> true trigger change on a dense segment: (time, fire (cell, event)) or None."""
+    Returns None when nothing changes on the segment. Only the earliest instant over all cells
+    matters (integration restarts there for all of them), so the bisection is on one time:
+    "has any watched (cell, trigger) or (cell, comparison) changed by then?", each evaluation
+    one dense-output call for all cells.
+    """
     n, s = stk.n, stk.s
     ys = sol.y.reshape(n, s, -1)  # (cell, species, step)
-    before = prev
+    signs = events.atoms(ys[:, :, 0], stk.p, sol.t[0])  # (cell, atom)
     for j in range(1, sol.t.size):
-        now = events.trigger(ys[:, :, j], stk.p, sol.t[j])  # (cell, event)
-        rising = now & ~before
-        if rising.any():
-            lo = np.full(rising.shape, sol.t[j - 1])
-            hi = np.full(rising.shape, sol.t[j])
-            cells, evs = np.nonzero(rising)
-            for _ in range(200):  # bisection on the interpolant, per (cell, event)
-                mid = 0.5 * (lo[cells, evs] + hi[cells, evs])
-                if np.all((mid <= lo[cells, evs]) | (mid >= hi[cells, evs])):
-                    break
-                y_mid = sol.sol(mid).reshape(n, s, -1)  # (cell, species, crossing)
-                x_mid = y_mid[cells, :, np.arange(cells.size)]  # (crossing, species)
-                t_col = mid if mid.size > 1 else float(mid[0])
-                on = events._trig(x_mid, stk.p[cells], t_col, events._ns)
-                on = on[np.arange(cells.size), evs] > 0.5
-                hi[cells[on], evs[on]] = mid[on]
-                lo[cells[~on], evs[~on]] = mid[~on]
-            t_hit = hi[cells, evs].min()
-            tol = 4 * np.finfo(float).eps * max(1.0, abs(t_hit))
-            fire = np.zeros_like(rising)
-            close = hi[cells, evs] <= t_hit + tol
-            fire[cells[close], evs[close]] = True
-            return float(t_hit), fire
-        before = now
+        trig = events.triggers(ys[:, :, j], stk.p, sol.t[j])  # (cell, event)
+        sig = events.significant(trig, cells)
+        now = events.atoms(ys[:, :, j], stk.p, sol.t[j])
+        flip = now != signs
+        if not (sig.any() or flip.any()):
+            events.settle(trig, cells)
+            signs = now
+            continue
+        watched = [
+            (np.nonzero(sig), events.triggers, events.prev),
+            (np.nonzero(flip), events.atoms, signs),
+        ]
+
+        def changed(tt: np.ndarray, watched=watched) -> np.ndarray:
+            x = sol.sol(float(tt[0])).reshape(n, s)
+            hit = False
+            for (rows, cols), fn, before in watched:
+                if rows.size:
+                    hit = hit or bool(np.any(fn(x, stk.p, tt[0])[rows, cols] != before[rows, cols]))
+            return np.array([hit])
+
+        return float(bisect(changed, np.array([sol.t[j - 1]]), np.array([sol.t[j]]))[0])
     return None
 
 
-def _integrate_batch(network, x0, p, times, *, method, rtol, atol, max_step, frozen, use_events):
+def _integrate_batch(
+    network, x0, p, times, *, method, rtol, atol, max_step, frozen, use_events, seed
+):
     """Integrate one batch; returns (cell, time, species)."""
-    stk = Stacked(network, p.copy(), frozen)
     n, s = x0.shape
+    out = np.empty((n, times.size, s))  # (cell, time, species)
+    out[:, 0] = x0
+    has_events = use_events and bool(network.events)
+    if s == 0 and not has_events:  # nothing moves: a model of rules and parameters
+        return out
+    stk = Stacked(network, p.copy(), frozen)
     scale = math.sqrt(n) if method in ("BDF", "Radau") else 1.0
     opts = {"method": method, "rtol": rtol / scale, "atol": atol / scale, "max_step": max_step}
     if method in ("BDF", "Radau"):
         opts["jac"] = lambda t, y: stk.jac(t, y, banded=False)
     elif method == "LSODA":
         opts.update(jac=lambda t, y: stk.jac(t, y, banded=True), lband=s - 1, uband=s - 1)
-    out = np.empty((n, times.size, s))  # (cell, time, species)
-    out[:, 0] = x0
-    events = _Events(network) if use_events and network.events else None
+    cells = np.arange(n)
+    rng = None if seed is None else np.random.default_rng(seed)
+    events = Events(network, n, rng) if has_events else None
     x, t, k = x0.copy(), float(times[0]), 1
     if events is not None:
-        prev = events.trigger(x, stk.p, t)
-        start = prev & ~events.initial[None, :]
-        if start.any():
-            events.apply(x, stk.p, t, start)
-            out[:, 0] = x
-        prev = events.trigger(x, stk.p, t)
+        events.process(x, stk.p, t, cells)
+        out[:, 0] = x
     n_fired = 0
     while k < times.size:
-        sol = solve_ivp(
-            stk.fun, (t, times[-1]), x.ravel(), dense_output=events is not None,
-            t_eval=None if events is not None else times[k:], **opts,
-        )  # fmt: skip
-        if not sol.success:
-            raise CellsdeError(
-                f"ODE integration ({method}) failed at t = {sol.t[-1]:.6g}: {sol.message}; try "
-                "method='BDF' or 'Radau' for a stiff model, or looser rtol/atol"
-            )
-        if events is None:
-            out[:, k:] = sol.y.reshape(n, s, -1).transpose(0, 2, 1)
-            break
-        hit = _first_crossing(sol, stk, events, prev)
-        t_stop = hit[0] if hit is not None else np.inf
+        t_end = float(times[-1]) if events is None else min(float(times[-1]), events.due.min())
+        hit = None
+        if t_end > t and s > 0:
+            sol = solve_ivp(
+                stk.fun, (t, t_end), x.ravel(), dense_output=events is not None,
+                t_eval=None if events is not None else times[k:], **opts,
+            )  # fmt: skip
+            if not sol.success:
+                raise CellsdeError(
+                    f"ODE integration ({method}) failed at t = {sol.t[-1]:.6g}: {sol.message}; "
+                    "try method='BDF' or 'Radau' for a stiff model, or looser rtol/atol"
+                )
+            if events is None:
+                out[:, k:] = sol.y.reshape(n, s, -1).transpose(0, 2, 1)
+                break
+            hit = _first_change(sol, stk, events, cells)
+            dense = sol.sol
+        else:
+            dense = None
+        t_stop = hit if hit is not None else t_end
         sel = np.flatnonzero(times[k:] < t_stop) + k
         if sel.size:
-            out[:, sel] = sol.sol(times[sel]).reshape(n, s, -1).transpose(0, 2, 1)
+            out[:, sel] = (
+                dense(times[sel]).reshape(n, s, -1).transpose(0, 2, 1)
+                if dense is not None
+                else x[:, None, :]
+            )
             k = sel[-1] + 1
-        if hit is None:
-            break
+        if dense is not None:
+            x = dense(t_stop).reshape(n, s).copy()
         t = t_stop
-        x = sol.sol(t).reshape(n, s).copy()
-        events.apply(x, stk.p, t, hit[1])
-        prev = events.trigger(x, stk.p, t)
+        if hit is None and t_end >= times[-1]:
+            out[:, k:] = x[:, None, :]
+            break
+        events.process(x, stk.p, t, cells)
         n_fired += 1
         if n_fired > _MAX_EVENTS:
             raise CellsdeError(f"more than {_MAX_EVENTS} events fired; check the triggers")
@@ -215,6 +192,7 @@ def ode(
     batch_size: int | None = None,
     hold: Sequence[str] = (),
     events: bool = True,
+    seed: int | None = None,
     progress: bool = False,
 ) -> np.ndarray:
     """Integrate the deterministic rate equations of every cell.
@@ -242,6 +220,10 @@ def ode(
         Species whose value is held constant (their derivative is set to 0).
     events : bool
         Apply ``network.events`` (see the module docstring).
+    seed : int, optional
+        Seed of the random draws in event assignments and of random tie-breaks between
+        simultaneous events of equal priority (None: ties in declaration order; a model with
+        draws then raises).
     progress : bool
         tqdm bar over batches.
 
@@ -272,6 +254,7 @@ def ode(
         out[a:b] = _integrate_batch(
             network, x0[a:b], params[a:b], times, method=method, rtol=rtol, atol=atol,
             max_step=max_step, frozen=frozen, use_events=events,
+            seed=None if seed is None else [seed, a],
         )  # fmt: skip
     if frozen.any() and not (events and network.events):
         out[:, :, frozen] = x0[:, None, frozen]  # exactly, not to the solver's round-off

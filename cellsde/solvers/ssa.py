@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from cellsde.errors import CellsdeError
+from cellsde.solvers._hybrid import Hybrid
 from cellsde.solvers._recording import GridRecorder, Progress
 from cellsde.solvers._stochastic import Propensities, numpy_generator, prepare, torch_generator
 
@@ -98,10 +99,18 @@ def ssa(
     prob = prepare(network, x0, params, times, "SSA")
     use_torch = _use_torch(backend, device)
     prop = Propensities(network, prob.scale)
+    hybrid = bool(network.events or network.rate_rules)
+    if use_torch and hybrid:
+        raise CellsdeError(
+            f"SSA with events or rate rules runs on the numpy backend; model {network.name!r} "
+            f"has them, so use device='cpu' (got device={device!r}, backend={backend!r})"
+        )
     if use_torch:
         out = _run_torch(prob, prop, seed, device, progress, max_events)
     else:
-        out = _run_numpy(prob, prop, numpy_generator(seed), progress, max_events)
+        rng = numpy_generator(seed)
+        hyb = Hybrid(network, len(prob.counts), prob.scale, prob.times[-1], rng) if hybrid else None
+        out = _run_numpy(prob, prop, rng, progress, max_events, hyb)
     return out / prob.scale
 
 
@@ -117,9 +126,10 @@ def _use_torch(backend: str, device: Any) -> bool:
 def _selection_matrices(stoich: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``L`` (reaction, reaction) lower-triangular ones; ``D`` (species, reaction) staircase."""
     r = stoich.shape[0]
-    d = np.empty((stoich.shape[1], r))
-    d[:, 0] = stoich[0]
-    d[:, 1:] = (stoich[1:] - stoich[:-1]).T
+    d = np.zeros((stoich.shape[1], max(r, 1)))  # no reaction: one column of zeros
+    if r:
+        d[:, 0] = stoich[0]
+        d[:, 1:] = (stoich[1:] - stoich[:-1]).T
     return np.tril(np.ones((r, r))), d
 
 
@@ -131,7 +141,12 @@ def _too_many(max_events: int) -> CellsdeError:
 
 
 def _run_numpy(
-    prob: Any, prop: Propensities, rng: np.random.Generator, progress: bool, max_events: Any
+    prob: Any,
+    prop: Propensities,
+    rng: np.random.Generator,
+    progress: bool,
+    max_events: Any,
+    hyb: Hybrid | None,
 ) -> np.ndarray:
     stoich, times = prob.stoich, prob.times
     n_reac, n_sp = stoich.shape
@@ -139,21 +154,25 @@ def _run_numpy(
     xe = np.ones((n_sp + 1, n_cells))  # (species + 1, cell); last row stays 1
     xe[:n_sp] = prob.counts.T
     xs = xe[:n_sp]  # view, (species, cell)
+    t = np.full(n_cells, float(times[0]))  # (active,)
+    params = prob.params.copy()  # events may assign parameters
+    if hyb is not None:
+        hyb.start(xs, params, t)  # events of t0 (initial_value=False), before the first record
     rec = GridRecorder(times, n_cells, n_sp, xe)
     rec.start(xs)
-    if n_reac == 0 or len(times) == 1:
+    if (n_reac == 0 and hyb is None) or len(times) == 1:
         rec.out[:] = rec.out[:, :1]
         return rec.out
-    coef = prop.coefficients(prob.params)
+    coef = prop.coefficients(params)
     lower, stair = _selection_matrices(stoich)
-    t = np.full(n_cells, float(times[0]))  # (active,)
+    no_reaction = np.zeros(n_cells)
     bar = Progress(progress, times)
     events = 0
     with np.errstate(divide="ignore", invalid="ignore"):
         while True:
             m = t.shape[0]
             c = np.empty((n_reac, m))
-            step = np.ones((n_reac, m))  # row 0: 1 while a0 > 0 (S_0 + D[:, 1:] @ b)
+            step = np.ones((max(n_reac, 1), m))  # row 0: 1 while a0 > 0 (S_0 + D[:, 1:] @ b)
             n_it = BLOCK if max_events is None else min(BLOCK, max_events - events)
             e = rng.standard_exponential((n_it, m))
             np.maximum(e, _TINY, out=e)
@@ -161,13 +180,21 @@ def _run_numpy(
             for b in range(n_it):
                 a = prop(xe, coef, t)  # (reaction, active)
                 np.matmul(lower, a, out=c)  # cumulative sums
-                a0 = c[-1]
+                a0 = c[-1] if n_reac else no_reaction[:m]
                 t_new = t + e[b] / a0
-                rec.cross(t_new, xs)
+                # events and flows may stop a cell before its reaction (then discarded: exact)
+                t_stop = t_new if hyb is None else hyb.stop(t, t_new, xs, params, rec.next_after(t))
+                rec.cross(t_stop, xs)
+                if hyb is not None:
+                    hyb.flow(xs, params, t, t_stop)
                 np.less(c[:-1], u[b] * a0, out=step[1:], casting="unsafe")
                 np.greater(a0, 0.0, out=step[0], casting="unsafe")  # absorbed: no reaction
+                if hyb is not None:
+                    step *= t_new <= t_stop
                 xs += stair @ step
-                t = t_new
+                t = t_stop
+                if hyb is not None:
+                    prop.refresh(coef, params, hyb.after(xs, params, t))
             events += n_it
             done = rec.done()
             if done.all():
@@ -179,8 +206,11 @@ def _run_numpy(
                 keep = np.flatnonzero(~done)
                 xe, t = np.ascontiguousarray(xe[:, keep]), t[keep]
                 xs = xe[:n_sp]
-                coef = prop.take(coef, keep)
+                params = params[keep]
+                coef = prop.take(coef, keep) if hyb is None else prop.coefficients(params)
                 rec.take(keep)
+                if hyb is not None:
+                    hyb.take(keep)
     bar.close()
     return rec.out
 

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from cellsde.errors import CellsdeError
+from cellsde.solvers._hybrid import Hybrid
 from cellsde.solvers._recording import GridRecorder, Progress
 from cellsde.solvers._stochastic import Propensities, numpy_generator, prepare, torch_generator
 
@@ -100,6 +101,16 @@ def tau_leap(
     if n_critical < 0 or ssa_factor < 0:
         raise CellsdeError("n_critical and ssa_factor must be >= 0")
     prob = prepare(network, x0, params, times, "tau-leaping")
+    hybrid = bool(network.events or network.rate_rules)
+    if hybrid and _use_torch(backend, device):
+        raise CellsdeError(
+            f"tau-leaping with events or rate rules runs on the numpy backend; model "
+            f"{network.name!r} has them, so use device='cpu' (got device={device!r})"
+        )
+    if hybrid and not network.reactions:  # nothing to leap: the exact path runs the events
+        from cellsde.solvers.ssa import ssa
+
+        return ssa(network, x0=x0, params=params, times=times, seed=seed, progress=progress)
     xp = _Torch(seed, device) if _use_torch(backend, device) else _Numpy(seed)
     prop = Propensities(network, prob.scale)
     c = _Constants(network, prob.stoich, xp)
@@ -107,13 +118,18 @@ def tau_leap(
     n_cells = prob.counts.shape[0]
     xe = xp.ones((n_sp + 1, n_cells))  # (species + 1, cell), last row 1
     xe[:n_sp] = xp.asarray(prob.counts.T)
+    t = xp.full(n_cells, float(prob.times[0]))
+    params = prob.params.copy()  # events may assign parameters
+    hyb = None
+    if hybrid:
+        hyb = Hybrid(network, n_cells, prob.scale, prob.times[-1], xp.rng)
+        hyb.start(xe[:n_sp], params, t)
     rec = GridRecorder(prob.times, n_cells, n_sp, xe)
     rec.start(xe[:n_sp])
     if n_reac == 0 or len(prob.times) == 1:
         rec.out[:] = rec.out[:, :1]
         return xp.numpy(rec.out) / prob.scale
-    coef = xp.asarray(prop.coefficients(prob.params))
-    t = xp.full(n_cells, float(prob.times[0]))
+    coef = xp.asarray(prop.coefficients(params))
     cap = xp.full(n_cells, np.inf)  # halved leap after a rejection
     bar = Progress(progress, prob.times)
     it = 0
@@ -136,7 +152,10 @@ def tau_leap(
             w = xp.where(exact[None] | crit, a, 0.0)  # clock of one exact reaction
             tau_exp = xp.exponential(t.shape) / w.sum(0)
             tau_leap_len = xp.where(exact, np.inf, tau1)
-            dt_out = rec.tnext - t
+            t_land = rec.tnext  # where a step may end at the latest: output time, or an event
+            if hyb is not None:
+                t_land = hyb.stop(t, t_land, xs, params, t_land)
+            dt_out = t_land - t
             tau = xp.minimum(xp.minimum(tau_exp, tau_leap_len), dt_out)
             fire = tau_exp <= xp.minimum(tau_leap_len, dt_out)
             cum = xp.cumsum(w)
@@ -145,11 +164,16 @@ def tau_leap(
             lam = xp.where((~exact & (tau < np.inf))[None], a_nc * xp.where(exact, 0.0, tau), 0.0)
             k = k + xp.poisson(lam)
             x_new = xs + c.nu_t @ k
-            ok = (x_new >= 0).all(0)
+            ok = ((x_new >= 0) | c.free).all(0)  # counts stay >= 0 (a clock may not)
+            t_new = xp.where(tau >= dt_out, t_land, t + tau)
+            if hyb is not None:  # flows; a leap of several reactions must not skip a trigger
+                hyb.flow(x_new, params, t, t_new, at=xs)
+                ok &= ~(hyb.flips(x_new, params, t_new) & ~exact & (k.sum(0) > 1))
             xe[:n_sp] = xp.where(ok, x_new, xs)
-            at_out = tau >= dt_out
-            t = xp.where(ok, xp.where(at_out, rec.tnext, t + tau), t)
+            t = xp.where(ok, t_new, t)
             cap = xp.where(ok, np.inf, tau / 2)
+            if hyb is not None:
+                prop.refresh(coef, params, hyb.after(xe[:n_sp], params, t))
             rec.cross(t, xe[:n_sp], inclusive=True)
             it += 1
             if it % CHECK_EVERY == 0:
@@ -160,8 +184,11 @@ def tau_leap(
                 if int(done.sum()) * 4 >= t.shape[0]:
                     keep = xp.nonzero(~done)
                     xe, t, cap = xp.contiguous(xe[:, keep]), t[keep], cap[keep]
-                    coef = prop.take(coef, keep)
+                    params = params[keep]
+                    coef = prop.take(coef, keep) if hyb is None else prop.coefficients(params)
                     rec.take(keep)
+                    if hyb is not None:
+                        hyb.take(keep)
     bar.close()
     return xp.numpy(rec.out) / prob.scale
 
@@ -277,6 +304,7 @@ class _Constants:
         self.cons_nu = xp.asarray(nu)[..., None]  # (reaction, consumed, 1)
         self.nu_t = xp.asarray(stoich.T.copy())  # (species, reaction)
         self.nu2_t = self.nu_t**2
+        self.free = xp.asarray((stoich == 0).all(0))[:, None] > 0  # (species, 1) no reaction moves
         self.arange_r = xp.asarray(np.arange(n_reac))[:, None]  # (reaction, 1)
         # Highest order of reaction (hor) per species and the number of copies it consumes.
         hor = np.zeros(n_sp)

@@ -7,7 +7,6 @@ lines; a kitchen-sink model is also cross-checked against libroadrunner.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,108 +18,7 @@ from models_bio.sbml import SBMLError
 from models_bio.sbml_math import MathTranslator, evaluate
 
 libsbml = pytest.importorskip("libsbml")
-
-
-class SBMLBuilder:
-    """A Level 3 Version 1 document under construction (all required attributes set)."""
-
-    def __init__(self, *, time_units: str = "second", version: int = 1) -> None:
-        self.doc = libsbml.SBMLDocument(3, version)
-        self.m = self.doc.createModel()
-        self.m.setId("synthetic")
-        self.m.setTimeUnits(time_units)
-
-    def _math(self, formula: str):
-        ast = libsbml.parseL3FormulaWithModel(formula, self.m)  # ids win over e.g. "pi"
-        assert ast is not None, libsbml.getLastParseL3Error()
-        return ast
-
-    def comp(self, cid: str, size: float = 1.0, *, constant: bool = True) -> SBMLBuilder:
-        c = self.m.createCompartment()
-        c.setId(cid), c.setSize(size), c.setConstant(constant), c.setSpatialDimensions(3)
-        return self
-
-    def species(self, sid, comp="c", *, amount=None, conc=None, only_amount=False,
-                boundary=False, constant=False) -> SBMLBuilder:  # fmt: skip
-        s = self.m.createSpecies()
-        s.setId(sid), s.setCompartment(comp), s.setHasOnlySubstanceUnits(only_amount)
-        s.setBoundaryCondition(boundary), s.setConstant(constant)
-        if amount is not None:
-            s.setInitialAmount(amount)
-        if conc is not None:
-            s.setInitialConcentration(conc)
-        return self
-
-    def param(self, pid: str, value: float | None = None, *, constant=True) -> SBMLBuilder:
-        p = self.m.createParameter()
-        p.setId(pid), p.setConstant(constant)
-        if value is not None:
-            p.setValue(value)
-        return self
-
-    def reaction(self, rid, reactants, products, law, *, local=None, modifiers=(),
-                 fast=False) -> SBMLBuilder:  # fmt: skip
-        r = self.m.createReaction()
-        r.setId(rid), r.setReversible(False)
-        if self.doc.getVersion() == 1:
-            r.setFast(fast)
-        for sid in modifiers:
-            r.createModifier().setSpecies(sid)
-        for side, add in ((reactants, r.createReactant), (products, r.createProduct)):
-            for sid, c in side.items():
-                ref = add()
-                ref.setSpecies(sid), ref.setStoichiometry(c), ref.setConstant(True)
-        kl = r.createKineticLaw()
-        for pid, v in (local or {}).items():
-            lp = kl.createLocalParameter()
-            lp.setId(pid), lp.setValue(v)
-        kl.setMath(self._math(law))
-        return self
-
-    def function(self, fid: str, formula: str) -> SBMLBuilder:
-        f = self.m.createFunctionDefinition()
-        f.setId(fid), f.setMath(self._math(formula))
-        return self
-
-    def initial(self, sym: str, formula: str) -> SBMLBuilder:
-        ia = self.m.createInitialAssignment()
-        ia.setSymbol(sym), ia.setMath(self._math(formula))
-        return self
-
-    def rule(self, kind: str, var: str, formula: str) -> SBMLBuilder:
-        r = {"assign": self.m.createAssignmentRule, "rate": self.m.createRateRule}.get(
-            kind, self.m.createAlgebraicRule
-        )()
-        if kind != "algebraic":
-            r.setVariable(var)
-        r.setMath(self._math(formula))
-        return self
-
-    def event(self, eid, trigger, assignments, *, initial_value=True, delay=None,
-              priority=None) -> SBMLBuilder:  # fmt: skip
-        e = self.m.createEvent()
-        e.setId(eid), e.setUseValuesFromTriggerTime(True)
-        t = e.createTrigger()
-        t.setMath(self._math(trigger)), t.setInitialValue(initial_value), t.setPersistent(True)
-        for var, formula in assignments.items():
-            a = e.createEventAssignment()
-            a.setVariable(var), a.setMath(self._math(formula))
-        if delay is not None:
-            e.createDelay().setMath(self._math(delay))
-        if priority is not None:
-            e.createPriority().setMath(self._math(priority))
-        return self
-
-    def write(self, tmp_path: Path, name: str = "model.xml") -> Path:
-        path = tmp_path / name
-        path.write_text(libsbml.writeSBMLToString(self.doc))
-        return path
-
-
-def drift_at(net, values: dict[str, float], t: float = 0.0) -> dict[str, float]:
-    k = net.kinetics
-    x = np.array([[values[s] for s in net.species_names]])
-    return dict(zip(net.species_names, k.drift(x, k.parameter_vector(), t)[0]))
+from helpers_sbml import SBMLBuilder, drift_at  # noqa: E402
 
 
 def test_amounts_and_concentrations_in_a_compartment_of_volume_2(tmp_path):
@@ -266,35 +164,43 @@ def test_reserved_ids_are_renamed(tmp_path):
 
 
 def test_unsupported_features_are_all_listed_in_one_error(tmp_path):
-    b = SBMLBuilder().comp("c").param("k", 1.0).param("y", 1.0, constant=False)
-    b.species("A", conc=1.0).species("B", conc=1.0)
-    b.rule("algebraic", "", "y - A")
+    b = SBMLBuilder(version=2, distrib=True).comp("c").param("k", 1.0)
+    b.param("y", 1.0, constant=False).species("A", conc=1.0).species("B", conc=1.0)
+    b.rule("algebraic", "", "y * y - A")
     b.reaction("slow", {"A": 1}, {}, "k * delay(A, 2)")
-    b.reaction("quick", {"B": 1}, {}, "k * B", fast=True)
-    b.event("E1", "time > 1", {"A": "0"}, delay="3")
-    b.event("E2", "time > 2", {"B": "0"}, priority="1")
+    b.reaction("noisy", {"B": 1}, {}, "k * B")
+    b.m.getReaction("noisy").getKineticLaw().setMath(_distrib("normal(k, 1) * B"))
     with pytest.raises(SBMLError) as info:
         read_sbml(b.write(tmp_path))
     msg = str(info.value)
     assert "uses features cellsde does not support" in msg and "\n" not in msg
-    for part in ("algebraic rule", "delay()", "fast reaction 'quick'", "'E1' with a delay"):
+    for part in ("algebraic rule 0 = y*y - A", "delay()", "a random draw (distrib) in the kinetic"):
         assert part in msg
-    assert "'E2' with a priority" in msg
 
 
-def test_rate_of_and_package_are_unsupported(tmp_path):
-    b = SBMLBuilder(version=2).comp("c").param("k", 1.0).param("y", 0.0, constant=False)
-    b.species("A", conc=1.0).rule("rate", "y", "1")
+def _distrib(formula: str):
+    """``formula`` with ``normal(...)``/``uniform(...)`` as distrib csymbols."""
+    settings = libsbml.L3ParserSettings()
+    settings.setParsePackageMath(libsbml.EM_DISTRIB, True)
+    ast = libsbml.parseL3FormulaWithSettings(formula, settings)
+    assert ast is not None, libsbml.getLastParseL3Error()
+    return ast
+
+
+def test_rate_of_reads_the_derivative_and_fbc_is_refused(tmp_path):
+    b = SBMLBuilder(version=2).comp("c").param("k", 2.0).param("y", 0.0, constant=False)
+    b.species("A", conc=1.0).rule("rate", "y", "3 * A")
     b.reaction("R", {"A": 1}, {}, "k * A * rateOf(y)")
-    with pytest.raises(SBMLError, match=r"reaction 'R' uses the rateOf\(\) function"):
-        read_sbml(b.write(tmp_path))
-    ns = libsbml.SBMLNamespaces(3, 1, "comp", 1)
-    comp_doc = libsbml.SBMLDocument(ns)
-    comp_doc.setPackageRequired("comp", True)
-    comp_doc.createModel().setId("m")
-    path = tmp_path / "comp.xml"
-    path.write_text(libsbml.writeSBMLToString(comp_doc))
-    with pytest.raises(SBMLError, match="SBML package 'comp'"):
+    net = read_sbml(b.write(tmp_path))
+    assert evaluate(dict(net.assignment_rules)["rateOf_y"], {"A": 0.5}) == 1.5
+    assert drift_at(net, {"A": 0.5, "y": 0.0})["A"] == pytest.approx(-2 * 0.5 * 1.5)
+    doc = libsbml.SBMLDocument(libsbml.SBMLNamespaces(3, 1, "fbc", 2))
+    doc.setPackageRequired("fbc", False)
+    doc.createModel().setId("m")
+    doc.getModel().getPlugin("fbc").setStrict(True)
+    path = tmp_path / "fbc.xml"
+    path.write_text(libsbml.writeSBMLToString(doc))
+    with pytest.raises(SBMLError, match=r"SBML package 'fbc', flux balance"):
         read_sbml(path)
 
 
@@ -378,10 +284,15 @@ def test_mathml_translation(formula, expected):
     assert evaluate(expr, {"x": 3.0, "time": 3.0}) == pytest.approx(expected, abs=1e-12)
 
 
-def test_factorial_is_reported():
+@pytest.mark.parametrize(
+    ("formula", "expected"),
+    [("factorial(3)", 6.0), ("quotient(7, 2)", 3.0), ("quotient(-7, 2)", -3.0),
+     ("rem(-7, 2)", -1.0), ("rem(7.5, 2)", 1.5)],
+)  # fmt: skip
+def test_factorial_quotient_and_rem(formula, expected):
     problems: list[str] = []
-    MathTranslator(libsbml, {}, {}, problems).translate(libsbml.parseL3Formula("factorial(3)"), "R")
-    assert problems == ["R uses the MathML element 'function_factorial'"]
+    expr = MathTranslator(libsbml, {}, {}, problems).translate(libsbml.parseL3Formula(formula), "R")
+    assert problems == [] and evaluate(expr, {}) == expected
 
 
 def test_kitchen_sink_model_matches_roadrunner(tmp_path):
@@ -443,14 +354,17 @@ def test_level2_stoichiometry_math_naming_a_parameter(tmp_path):
     assert drift_at(net, {"A": 2.0, "B": 0.0}) == pytest.approx({"A": -1.0, "B": 3.0})
 
 
-def test_variable_stoichiometry_is_unsupported(tmp_path):
-    b = SBMLBuilder().comp("c").param("k", 1.0).species("A", conc=1.0)
-    b.reaction("R", {"A": 1}, {}, "k * A")
+def test_variable_stoichiometry_becomes_a_rate_term(tmp_path):
+    b = SBMLBuilder().comp("c").param("k", 1.0).species("A", conc=1.0).species("B", conc=0.0)
+    b.reaction("R", {"A": 1}, {"B": 2}, "k * A")
     ref = b.m.getReaction("R").getReactant(0)
     ref.setId("sA"), ref.setConstant(False)
     b.rule("rate", "sA", "0.1")
-    with pytest.raises(SBMLError, match="reaction 'R': variable stoichiometry of 'A'"):
-        read_sbml(b.write(tmp_path))
+    net = read_sbml(b.write(tmp_path))
+    assert dict(net.reactions[0].reactants) == {} and dict(net.reactions[0].products) == {"B": 2}
+    assert drift_at(net, {"A": 2.0, "B": 0.0, "sA": 1.5}) == pytest.approx(
+        {"A": -1.5 * 2.0, "B": 2 * 2.0, "sA": 0.1}
+    )
 
 
 def test_missing_libsbml_gives_install_hint(tmp_path, monkeypatch):
