@@ -57,7 +57,8 @@ def simulate_checkpoint(model, data: xr.Dataset, *, dt: float | None = None, see
     model : cellsde.nn.endnsde.ENDnSDE
         The fitted model (species, params and time units are checked against ``data``).
     data : xarray.Dataset
-        ``x`` (cell, time, species), ``theta`` (cell, param) when the model has parameters.
+        ``x`` (cell, time, species), ``theta`` (cell, param) when the model has parameters,
+        and the coordinates of the model's covariates (e.g. ``dose``, ``ligand``).
     dt : float, optional
         Largest Euler–Maruyama step in the data's time units (default: 1/10 of the smallest
         interval of the time grid).
@@ -72,13 +73,16 @@ def simulate_checkpoint(model, data: xr.Dataset, *, dt: float | None = None, see
     Raises
     ------
     cellsde.errors.ModelMismatchError
-        The data lack a model species or parameter, or the time units differ.
+        The data lack a model species, parameter or covariate coordinate, or the time units
+        differ.
     """
     import torch
 
     from cellsde.datasets import from_arrays
+    from cellsde.nn.covariates import attach_covariates
     from cellsde.nn.rollout import rollout
 
+    data = attach_covariates(model.covariates, data)  # known covariates from the coordinates
     species, params = list(model.species), list(model.param_names)
     have = [str(s) for s in data[S.SPECIES].values]
     missing = [s for s in species if s not in have]

@@ -115,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
     th = result["theta"].values
     for g in range(th.shape[0]):
         flag = " (outside training range)" if bool(result["out_of_range"].values[g].any()) else ""
+        flag += " (at the bound: a limit)" if bool(result["at_bound"].values[g].any()) else ""
         values = ", ".join(f"{p}={v:.4g}" for p, v in zip(result["param"].values, th[g]))
         print(f"group {g}: {values}; tW2 {result['tw2'].values[g]:.4g}{flag}", file=sys.stdout)
     print(f"wrote {args.out}", file=sys.stdout)
