@@ -129,9 +129,15 @@ class ENDnSDEConfig:
                 raise ValueError(f"{label} has {len(units)} entries for {len(names)} names")
 
     def to_dict(self) -> dict:
-        """JSON-serialisable form (lists instead of tuples)."""
+        """JSON-serialisable form (lists instead of tuples).
+
+        ``covariates`` is left out when empty, so models without covariates keep the
+        checkpoint config that earlier cellsde versions read.
+        """
         out = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-        out["covariates"] = [c.to_dict() for c in self.covariates]
+        out.pop("covariates")
+        if self.covariates:
+            out["covariates"] = [c.to_dict() for c in self.covariates]
         return out
 
     @classmethod

@@ -3,35 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
-from pathlib import Path
 
+import endnsde_lab_data as bench  # benchmarks/ is on sys.path (tests/conftest.py)
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "benchmarks" / "endnsde_lab_data.py"
 # the authors' per-cell fits vs the measured cells on the held-out conditions (issue 14)
 AUTHORS_HELD = {"TNF": 0.0239, "LPS": 0.0182, "CpG": 0.0208, "PolyIC": 0.0497, "Pam3CSK": 0.0123}
 
 
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("endnsde_lab_data", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-@pytest.fixture(scope="module")
-def data_path(shared_dir):
-    path = shared_dir / "data" / "nfkb-guo2024" / "example_data.mat"
-    if not path.exists():
-        pytest.skip(f"{path} not found")
-    return path
-
-
-def test_split_peers_and_table(bench, data_path, tmp_path):
+def test_split_peers_and_table(shared_dir, tmp_path):
+    data_path = shared_dir / "data" / "nfkb-guo2024" / "example_data.mat"
+    if not data_path.exists():
+        pytest.skip(f"{data_path} not found")
     exp, pred = bench.lab_data(data_path, latent=0)
     assert exp.sizes == {"cell": 1140, "time": 97, "species": 1}
     assert exp["time"].attrs["units"] == "h" and exp["time"].values[-1] == 8.0
@@ -40,10 +24,10 @@ def test_split_peers_and_table(bench, data_path, tmp_path):
     assert sorted(set(exp["group"].values[held].tolist())) == [1, 5, 10, 14, 17]
     args = argparse.Namespace(width=8, depth=1, latent=0, autonomous=False, epochs=2, lr=3e-3,
                               dt=1 / 12, debiased=False, weight_decay=0.0, seed=0, eval_seeds=2)  # fmt: skip
-    model, record = bench.train_model(exp.isel(cell=np.flatnonzero(~held)), args)
+    model, record = bench.train_model(exp.isel(cell=np.flatnonzero(~held)), args, 0)
     assert model.param_names[0] == "log10(dose)" and len(model.param_names) == 6
     assert record["epochs"] == 2 and record["cpu_s"] > 0
-    rows = bench.score(model, exp, pred, args)
+    rows = bench.score([model, model], exp, pred, args)
     assert len(rows) == 19 and sum(r["held"] for r in rows) == 5
     for r in rows:
         if r["held"]:

@@ -57,6 +57,7 @@ def test_config_and_checkpoint_round_trip(tmp_path):
     assert model.unknown_params == ("omega",) and model.covariates == covs
     assert model.drift_net[0].in_features == 1 + 4
     assert ENDnSDEConfig.from_dict(cfg.to_dict()) == cfg
+    assert "covariates" not in ENDnSDEConfig(species=("y",)).to_dict()  # old readers still work
     back = load_model(save_model(model, tmp_path / "m.pt"))
     assert back.config == cfg and back.param_names == model.param_names
 
