@@ -140,3 +140,34 @@ def test_bad_inputs_are_one_line_errors(fitted):
                             times=torch.tensor(TIMES), k_max=8, epochs=1)  # fmt: skip
     with pytest.raises(CellsdeError, match="train an amortizer for this model"):
         infer(fitted, data, method="amortized", amortizer=wrong, n_bootstrap=0)
+
+
+def test_version_1_amortizer_files_load_unbounded_and_newer_ones_are_refused(tmp_path):
+    import json
+    from dataclasses import asdict, replace
+
+    from cellsde._torchio import atomic_save
+    from cellsde.errors import CheckpointError
+    from cellsde.inference.amortized import FORMAT, Amortizer, load_amortizer
+
+    gen = torch.Generator().manual_seed(0)
+    y = torch.randn(16, 4, 5, 1, generator=gen)
+    net = train_amortizer(y, torch.rand(16, 1, generator=gen) * 4 - 2, observed=("y",), params=("a",),
+                          times=torch.arange(5.0), k_max=4, epochs=2, hidden=8)  # fmt: skip
+    v1 = Amortizer(replace(net.config, bounded=False))  # what version 1 computed: no tanh
+    v1.load_state_dict(net.state_dict())
+    old = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(net.config).items()}
+    del old["bounded"], old["covariates"]  # version 1 configs had neither key
+    state = {k: v.detach() for k, v in net.state_dict().items()}
+    doc = {"format": FORMAT, "version": 1, "config": json.dumps(old), "state_dict": state}
+    back = load_amortizer(atomic_save(doc, tmp_path / "v1.pt"))
+    assert not back.config.bounded
+    wild = y * 1e3
+    with torch.no_grad():
+        np.testing.assert_array_equal(back(wild), v1(wild))
+        lo, hi = net.box()
+        assert ((back(wild) < lo) | (back(wild) > hi)).any()  # unbounded: it can leave the box
+    atomic_save({**doc, "version": 3}, tmp_path / "v3.pt")
+    with pytest.raises(CheckpointError, match="newer cellsde") as err:
+        load_amortizer(tmp_path / "v3.pt")
+    assert "\n" not in str(err.value)

@@ -1,5 +1,7 @@
 """Known covariates of an END-nSDE: encoding, datasets, checkpoints, simulate, bad input."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -137,3 +139,20 @@ def test_fit_reads_covariates_and_refuses_data_without_them():
     assert torch.allclose(model.theta_scale, torch.tensor([np.sqrt(2 / 3), 0.5, 0.5]).float())
     with pytest.raises(ModelMismatchError, match="no per-cell coordinate 'ligand'"):
         fit(model, ds.drop_vars("ligand"), config=cfg)
+
+
+def test_shipped_checkpoints_load_old_and_new():
+    data = Path(__file__).resolve().parents[3] / "data"
+    old = load_model(data / "nfkb_endnsde.pt")  # written before covariates existed
+    assert old.covariates == () and old.unknown_params == old.param_names
+    assert "covariates" not in old.config.to_dict()
+    lab_model = load_model(data / "guo2024_endnsde_lab.pt")  # item 4 of issue 14
+    assert describe(lab_model.covariates) == (
+        "log10(dose), ligand (onehot: CpG, LPS, Pam3CSK, PolyIC, TNF)"
+    )
+    assert lab_model.unknown_params == () and lab_model.config.time_units == "h"
+    lo, hi = lab_model.theta_range()  # the trained doses: TNF 0.1 ng/mL .. CpG 1000 nM
+    np.testing.assert_allclose([lo[0].item(), hi[0].item()], [-1.0, 3.0], atol=1e-6)
+    with pytest.raises(ModelMismatchError, match=r"\['IL1'\] the model was not trained"):
+        simulate(lab_model, times=[0.0, 1.0], theta={"dose": 1.0, "ligand": "IL1"}, n_cells=2,
+                 x0=np.zeros(1))  # fmt: skip
