@@ -74,7 +74,8 @@ def simulate_checkpoint(
     data : xarray.Dataset
         ``x`` (cell, time, species) in the model's units (see
         :func:`cellsde.datasets.units.match_units`), ``theta`` (cell, param) when the model
-        has parameters.
+        has parameters, and the coordinates of the model's covariates (e.g. ``dose``,
+        ``ligand``).
     dt : float, optional
         Largest Euler–Maruyama step in the data's time units (default: 1/10 of the smallest
         interval of the time grid).
@@ -96,14 +97,17 @@ def simulate_checkpoint(
     Raises
     ------
     cellsde.errors.ModelMismatchError
-        The data lack a model species (and no ``initial_state``) or a parameter.
+        The data lack a model species (and no ``initial_state``), a parameter or a
+        covariate coordinate.
     """
     import torch
 
     from cellsde.datasets import from_arrays
     from cellsde.inference.observables import derive_observables
+    from cellsde.nn.covariates import attach_covariates
     from cellsde.nn.rollout import rollout
 
+    data = attach_covariates(model.covariates, data)  # known covariates from the coordinates
     species, params = list(model.species), list(model.param_names)
     have = [str(s) for s in data[S.SPECIES].values]
     missing = [s for s in species if s not in have]

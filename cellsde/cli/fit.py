@@ -39,6 +39,15 @@ def register(subparsers: Any) -> None:
         metavar="G",
         help="group labels held out for validation",
     )
+    p.add_argument(
+        "--covariate",
+        action="append",
+        default=[],
+        metavar="ENC:COORD",
+        help="condition the model on a known per-cell coordinate of DATA, encoded as "
+        "log10:COORD, onehot:COORD or identity:COORD (e.g. --covariate log10:dose "
+        "--covariate onehot:ligand); repeatable",
+    )
     p.add_argument("--epochs", type=int, help="number of epochs")
     p.add_argument("--seed", type=int, help="seed of the Brownian increments")
     p.add_argument("--device", help="cpu or cuda")
@@ -117,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
     from cellsde.datasets.conditions import conditions
     from cellsde.datasets.schema import PARAM, SPECIES, THETA
     from cellsde.datasets.units import value_units
+    from cellsde.nn.covariates import covariate_columns, covariates_from_data
     from cellsde.nn.endnsde import ENDnSDE, ENDnSDEConfig
 
     out = output_file(args.out, suffixes=MODEL_SUFFIXES)
@@ -138,13 +148,18 @@ def run(args: argparse.Namespace) -> int:
     valid = None
     if args.valid_groups:
         ds, valid = hold_out(ds, list(args.valid_groups), args.data)
+    try:
+        covariates = covariates_from_data(ds, args.covariate)  # levels: the training groups'
+    except ValueError as err:  # a malformed spec
+        raise CellsdeError(f"--covariate: {err}") from None
     species = tuple(str(s) for s in ds[SPECIES].values)
-    params = tuple(str(p) for p in ds[PARAM].values) if THETA in ds else ()
+    known = covariate_columns(covariates)
+    params = tuple(str(p) for p in ds[PARAM].values if str(p) not in known) if THETA in ds else ()
     time_units = ds["time"].attrs.get("units", "dimensionless")
     values = value_units(ds)
     model = _build(
         lambda **o: ENDnSDE(ENDnSDEConfig(**o), seed=config.seed),
-        {"species": species, "params": params, "time_units": time_units,
+        {"species": species, "params": params, "time_units": time_units, "covariates": covariates,
          "species_units": (values,) * len(species) if values else (), **model_opts},
         where="[model]",
     )  # fmt: skip

@@ -110,6 +110,7 @@ def result_lines(result: Any) -> list[str]:
     lines = []
     for g, label in enumerate(labels):
         flag = " (outside training range)" if bool(result["out_of_range"].values[g].any()) else ""
+        flag += " (at the bound: a limit)" if bool(result["at_bound"].values[g].any()) else ""
         values = ", ".join(f"{p}={v:.4g}" for p, v in zip(result["param"].values, th[g]))
         lines.append(f"group {label}: {values}; tW2 {result['tw2'].values[g]:.4g}{flag}")
     return lines

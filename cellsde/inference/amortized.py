@@ -15,6 +15,17 @@ Option ``spread_features`` (project choice, off by default): the head also gets,
 feature, the log of the group's standard deviation (standardised) and log K. Parameters that
 set the *spread* of a population (noise intensities) are then read directly instead of
 through a learned nonlinearity of the attention-weighted mean.
+
+Known covariates (``covariates``: the encoded columns of a model's
+:mod:`~cellsde.nn.covariates`, e.g. ``log10(dose)``, ``ligand=TNF``) enter the head,
+standardised, beside the pooled embedding: the network estimates only the unknown
+parameters, given the group's condition.
+
+Bounded output (``bounded=True``, the default since format version 2): the head's output
+goes through ``tanh`` and is mapped onto the training box ``[lo, hi]``, so an estimate can
+never leave the range the network has seen; :func:`cellsde.infer` flags estimates at (within
+1 % of) the box edge instead (``at_bound``). Version 1 files (unbounded, no covariates) load
+as they were trained.
 """
 
 from __future__ import annotations
@@ -53,6 +64,10 @@ class AmortizerConfig:
     spread_features : bool
         Feed the head the log standard deviation of each input feature over the group's
         members and log K, besides the attention-pooled embedding.
+    covariates : tuple of str
+        Names of known covariate columns fed to the head (the group's condition).
+    bounded : bool
+        Map the output into the training box through ``tanh`` (module docstring).
     """
 
     observed: tuple[str, ...]
@@ -61,9 +76,11 @@ class AmortizerConfig:
     k_max: int = 32
     hidden: int = 64
     spread_features: bool = False
+    covariates: tuple[str, ...] = ()
+    bounded: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("observed", "params", "times"):
+        for name in ("observed", "params", "times", "covariates"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         if not self.observed or not self.params or len(self.times) < 2:
             raise ValueError("AmortizerConfig needs observed species, params and >= 2 times")
@@ -74,8 +91,10 @@ class AmortizerConfig:
 class Amortizer(nn.Module):
     """Attention-pooling network: (group, K, time, observed) -> (group, param).
 
-    Inputs are standardised with buffers ``y_loc``/``y_scale`` and outputs mapped from
-    ``theta_loc``/``theta_scale``; :func:`train_amortizer` sets them.
+    Inputs are standardised with buffers ``y_loc``/``y_scale`` (covariates with
+    ``cov_loc``/``cov_scale``) and outputs mapped from ``theta_loc``/``theta_scale`` (bounded:
+    ``theta_loc + theta_scale * tanh(head)``, the training box); :func:`train_amortizer` sets
+    them.
     """
 
     def __init__(self, config: AmortizerConfig) -> None:
@@ -87,7 +106,7 @@ class Amortizer(nn.Module):
         self.query = nn.Linear(n_in, h)
         self.key = nn.Linear(h, h)
         self.value = nn.Linear(h, h)
-        extra = n_in + 1 if config.spread_features else 0
+        extra = (n_in + 1 if config.spread_features else 0) + len(config.covariates)
         self.head = nn.Sequential(
             nn.Linear(h + extra, 64),
             nn.ReLU(),
@@ -103,6 +122,9 @@ class Amortizer(nn.Module):
         if config.spread_features:
             self.register_buffer("spread_loc", torch.zeros(n_in))
             self.register_buffer("spread_scale", torch.ones(n_in))
+        if config.covariates:
+            self.register_buffer("cov_loc", torch.zeros(len(config.covariates)))
+            self.register_buffer("cov_scale", torch.ones(len(config.covariates)))
 
     def log_spread(self, z: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Log standard deviation over the members, (group, K, features) -> (group, features)."""
@@ -116,7 +138,16 @@ class Amortizer(nn.Module):
         var = (m[..., None] * (z - mu[:, None]) ** 2).sum(1) / n
         return 0.5 * torch.log(var + 1e-8)
 
-    def forward(self, y: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def box(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(lo, hi)`` of the training box, shape (param,) each (the bounded output's range)."""
+        return self.theta_loc - self.theta_scale, self.theta_loc + self.theta_scale
+
+    def forward(
+        self,
+        y: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        covariates: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Estimate theta.
 
         Parameters
@@ -125,11 +156,20 @@ class Amortizer(nn.Module):
             Trajectories (no NaN; fill unobserved entries with the reference and mask cells).
         mask : torch.Tensor of bool, shape (group, K), optional
             Which members of each group are real cells.
+        covariates : torch.Tensor, shape (group, covariate)
+            The groups' known covariates (required when the network has any).
 
         Returns
         -------
         torch.Tensor, shape (group, param)
+            In the training box when ``config.bounded``.
         """
+        n_cov = len(self.config.covariates)
+        if n_cov and (covariates is None or tuple(covariates.shape) != (y.shape[0], n_cov)):
+            raise ValueError(
+                f"this amortizer reads the covariates {list(self.config.covariates)}: pass "
+                f"covariates of shape ({y.shape[0]}, {n_cov})"
+            )
         z = (y.flatten(-2) - self.y_loc) / self.y_scale  # (group, K, features)
         e = self.embed(z)  # (group, K, h)
         q = self.query((self.reference - self.y_loc) / self.y_scale)  # (h,)
@@ -142,7 +182,10 @@ class Amortizer(nn.Module):
             spread = (self.log_spread(z, mask) - self.spread_loc) / self.spread_scale
             n = z.new_full((z.shape[0],), z.shape[1]) if mask is None else mask.sum(1).to(z.dtype)
             pooled = torch.cat([pooled, spread, torch.log(n.clamp(min=1))[:, None]], -1)
-        return self.head(pooled) * self.theta_scale + self.theta_loc
+        if n_cov:
+            pooled = torch.cat([pooled, (covariates - self.cov_loc) / self.cov_scale], -1)
+        h = self.head(pooled)
+        return (torch.tanh(h) if self.config.bounded else h) * self.theta_scale + self.theta_loc
 
 
 def save_amortizer(net: Amortizer, path: str | os.PathLike[str]) -> Path:
@@ -151,14 +194,21 @@ def save_amortizer(net: Amortizer, path: str | os.PathLike[str]) -> Path:
         {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(net.config).items()}
     )
     state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
-    return atomic_save({"format": FORMAT, "version": 1, "config": cfg, "state_dict": state}, path)
+    return atomic_save({"format": FORMAT, "version": 2, "config": cfg, "state_dict": state}, path)
 
 
 def load_amortizer(path: str | os.PathLike[str]) -> Amortizer:
     """Read a network written by :func:`save_amortizer` (no code is unpickled)."""
     obj = safe_load(path, kind=FORMAT)
+    if int(obj.get("version", -1)) > 2:
+        raise CheckpointError(
+            f"{str(path)!r} was written by a newer cellsde (amortizer format {obj['version']}); "
+            "upgrade cellsde"
+        )
     try:
-        net = Amortizer(AmortizerConfig(**json.loads(obj["config"])))
+        config = json.loads(obj["config"])
+        config.setdefault("bounded", False)  # version 1 networks had an unbounded output
+        net = Amortizer(AmortizerConfig(**config))
         net.load_state_dict(obj["state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
         raise CheckpointError(

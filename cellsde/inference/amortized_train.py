@@ -23,11 +23,13 @@ def simulate_training_sets(
     dt: float = 1e-2,
     seed: int = 0,
     generator: torch.Generator | None = None,
+    covariates: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Training sets for :func:`train_amortizer` from simulations of ``model``.
 
     ``n_sets`` parameter sets are drawn uniformly in the box [lo, hi] and ``k`` paths are
-    simulated for each.
+    simulated for each; a model with known covariates is simulated at the one condition
+    ``covariates`` (call once per condition and concatenate).
 
     Parameters
     ----------
@@ -48,17 +50,30 @@ def simulate_training_sets(
     generator : torch.Generator, optional
         Source of theta and of the Brownian increments; pass the same one on to
         :func:`train_amortizer` to make the whole training one random stream.
+    covariates : torch.Tensor, shape (covariate,), optional
+        The encoded known covariates of the condition (the trailing columns of the model's
+        ``theta``); required exactly when the model has covariates.
 
     Returns
     -------
     y : torch.Tensor, shape (set, k, time, observed)
         The observed coordinates of the paths.
-    theta : torch.Tensor, shape (set, param)
-        The parameters of each set.
+    theta : torch.Tensor, shape (set, param + covariate)
+        The drawn unknown parameters of each set, followed by the covariates (if any).
     """
+    n_fixed = len(model.param_names) - lo.shape[0]
+    given = 0 if covariates is None else int(covariates.numel())
+    if given != n_fixed:
+        raise ValueError(
+            f"the model takes {len(model.param_names)} conditioning inputs and the box has "
+            f"{lo.shape[0]}: pass covariates= the other {n_fixed} (got {given})"
+        )
     gen = generator or torch.Generator(device=x0.device).manual_seed(seed)
     u = torch.rand((n_sets, lo.shape[0]), generator=gen, device=gen.device).to(x0.device)
     theta = lo + (hi - lo) * u  # (set, param)
+    if n_fixed:
+        fixed = covariates.reshape(1, -1).to(theta).expand(n_sets, n_fixed)
+        theta = torch.cat([theta, fixed], -1)  # (set, param + covariate)
     idx = torch.arange(n_sets * k, device=x0.device) % x0.shape[0]
     with torch.no_grad():
         paths = model.sample_paths(
@@ -82,6 +97,8 @@ def train_amortizer(
     weight_decay: float = 1e-4,
     hidden: int = 64,
     spread_features: bool = False,
+    covariates: tuple[str, ...] = (),
+    bounded: bool = True,
     seed: int = 0,
     generator: torch.Generator | None = None,
 ) -> Amortizer:
@@ -102,8 +119,8 @@ def train_amortizer(
     ----------
     y : torch.Tensor, shape (set, n, time, observed)
         ``n >= k_max`` trajectories per parameter set, no NaN.
-    theta : torch.Tensor, shape (set, param)
-        The parameters of each set.
+    theta : torch.Tensor, shape (set, param + covariate)
+        The parameters of each set, followed by its known covariates (if any).
     observed, params : tuple of str
         Names of the last axis of ``y`` and of ``theta``.
     times : torch.Tensor, shape (time,)
@@ -114,6 +131,10 @@ def train_amortizer(
         Largest group size, Adam steps, learning rate, weight decay, embedding width.
     spread_features : bool
         See :class:`AmortizerConfig` (log spread of the group as extra head inputs).
+    covariates : tuple of str
+        Names of the trailing covariate columns of ``theta`` (inputs, not targets).
+    bounded : bool
+        Keep every output inside [lo, hi] (``tanh``; see :class:`AmortizerConfig`).
     seed : int
         Seeds the weights and, without ``generator``, the subsets.
     generator : torch.Generator, optional
@@ -131,21 +152,28 @@ def train_amortizer(
         )
     if y.shape[1] < k_max:
         raise ValueError(f"y has {y.shape[1]} trajectories per set; k_max={k_max} needs >= k_max")
-    if y.shape[2] != len(times) or y.shape[3] != len(observed) or theta.shape[1] != len(params):
+    n_p = len(params)
+    if (
+        y.shape[2] != len(times)
+        or y.shape[3] != len(observed)
+        or theta.shape[1] != n_p + len(covariates)
+    ):
         raise ValueError(
             f"y {tuple(y.shape)} / theta {tuple(theta.shape)} do not match {len(times)} times, "
-            f"observed {list(observed)} and params {list(params)}"
+            f"observed {list(observed)}, params {list(params)} and covariates {list(covariates)}"
         )
     if not bool(torch.isfinite(y).all() & torch.isfinite(theta).all()):
         raise ValueError("y and theta must be finite (drop cells with NaN first)")
     dev = y.device
+    theta, cov = theta[:, :n_p], theta[:, n_p:]  # targets, known inputs
     gen = generator or torch.Generator(device=dev).manual_seed(seed)
     lo = theta.min(0).values if lo is None else torch.as_tensor(lo, dtype=y.dtype, device=dev)
     hi = theta.max(0).values if hi is None else torch.as_tensor(hi, dtype=y.dtype, device=dev)
     n_sets, n = y.shape[:2]
     cfg = AmortizerConfig(observed=tuple(observed), params=tuple(params),
                           times=tuple(float(t) for t in times.tolist()), k_max=k_max, hidden=hidden,
-                          spread_features=spread_features)  # fmt: skip
+                          spread_features=spread_features, covariates=tuple(covariates),
+                          bounded=bounded)  # fmt: skip
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         net = Amortizer(cfg).to(dev)
@@ -167,6 +195,10 @@ def train_amortizer(
             net.spread_scale.copy_(
                 spread.std(0).clamp(min=1e-3) if n_sets > 1 else torch.ones_like(spread[0])
             )
+        if covariates:
+            net.cov_loc.copy_(cov.mean(0))
+            sd = cov.std(0) if n_sets > 1 else torch.ones_like(cov[0])
+            net.cov_scale.copy_(torch.where(sd > 1e-8, sd, torch.ones_like(sd)))
     opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
     target = (theta - net.theta_loc) / net.theta_scale
     rows = torch.arange(n_sets, device=dev)[:, None]
@@ -175,7 +207,9 @@ def train_amortizer(
         order = torch.rand((n_sets, n), generator=gen, device=gen.device).to(dev).argsort(1)
         pick = order[:, :k_max]  # (set, k_max) a random subset of the n cells
         mask = torch.arange(k_max, device=dev)[None, :] < ks  # first K of the subset count
-        pred = (net(y[rows, pick], mask) - net.theta_loc) / net.theta_scale
+        pred = (
+            net(y[rows, pick], mask, cov if covariates else None) - net.theta_loc
+        ) / net.theta_scale
         loss = (pred - target).pow(2).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()

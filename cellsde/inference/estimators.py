@@ -5,13 +5,19 @@ simulated groups:
 
 - ``estimator(data) -> theta (group, param)``: estimate from scratch;
 - ``estimator.refit(data, warm) -> theta``: re-estimate from a warm start (a bootstrap
-  replicate starts at its group's estimate).
+  replicate starts at its group's estimate);
+- ``estimator.box() -> (lo, hi)``: the range its estimates are confined to (the search box
+  of ``"w2"``, the training box of a bounded amortizer); :func:`cellsde.infer` flags
+  estimates at its edge.
+
+``theta`` is the unknown part of the conditioning only; a model's known covariates are the
+trailing columns of ``data.theta``, fixed from the data.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -20,8 +26,9 @@ from cellsde.errors import CellsdeError
 from cellsde.inference.amortized import Amortizer, save_amortizer
 from cellsde.inference.amortized_train import simulate_training_sets, train_amortizer
 from cellsde.inference.prepare import Prepared
-from cellsde.inference.w2_search import minimise_tw2, objective
+from cellsde.inference.w2_search import minimise_tw2, objective, search_box
 from cellsde.nn.base import PopulationModel
+from cellsde.nn.covariates import covariate_columns
 from cellsde.nn.training_data import GroupedData
 
 
@@ -59,6 +66,9 @@ class W2Estimator:
     def __call__(self, data: GroupedData) -> torch.Tensor:
         return self._search(data, halton_starts(self.lo, self.hi, self.n_starts), self.seed)
 
+    def box(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return search_box(self.lo, self.hi)
+
     def refit(self, data: GroupedData, warm: torch.Tensor) -> torch.Tensor:
         # As many steps as the estimate itself: fewer from the warm start would pull the
         # replicates towards it and understate the spread.
@@ -78,8 +88,14 @@ class AmortizedEstimator:
     net: Amortizer
 
     def __call__(self, data: GroupedData) -> torch.Tensor:
+        y, members = amortizer_inputs(self.net, data)
+        known = data.theta[:, len(self.net.config.params) :] if self.net.config.covariates else None
         with torch.no_grad():
-            return self.net(*amortizer_inputs(self.net, data))
+            return self.net(y, members, known)
+
+    def box(self) -> tuple[torch.Tensor, torch.Tensor]:
+        lo, hi = self.net.box()
+        return lo.detach().cpu(), hi.detach().cpu()
 
     def refit(self, data: GroupedData, warm: torch.Tensor) -> torch.Tensor:
         return self(data)  # the network needs no starting point
@@ -112,14 +128,32 @@ def make_estimator(
 def _train_on_model(
     model: PopulationModel, prep: Prepared, lo: torch.Tensor, hi: torch.Tensor, *, seed: int
 ) -> Amortizer:
-    """An amortizer trained on simulations of ``model`` over the box [lo, hi]."""
+    """An amortizer trained on simulations of ``model`` over the box [lo, hi].
+
+    Without covariates: 512 sets from the initial states of the first group. With known
+    covariates: the same number of sets split over the data's distinct conditions (at
+    least 32 each), each simulated from the initial states of the first group with that
+    condition, so the network sees exactly the conditions it will be asked about.
+    """
     gd = prep.data
-    x0 = gd.x0[0, : int(gd.n0[0])]
-    gen = torch.Generator(device=x0.device).manual_seed(seed)  # one stream: sets, then subsets
-    y, theta = simulate_training_sets(model, x0=x0, lo=lo, hi=hi, times=gd.times,
-                                      readout=gd.readout, dt=prep.dt, generator=gen)  # fmt: skip
-    return train_amortizer(y, theta, observed=prep.observed, params=model.param_names,
-                           times=gd.times, lo=lo, hi=hi, generator=gen, seed=seed)  # fmt: skip
+    p = lo.shape[0]
+    known = gd.theta[:, p:]  # (group, covariate)
+    rows = torch.unique(known, dim=0) if known.shape[1] else known[:1]
+    per = 512 if known.shape[1] == 0 else max(32, 512 // rows.shape[0])
+    gen = torch.Generator(device=gd.x0.device).manual_seed(seed)  # one stream: sets, then subsets
+    ys, thetas = [], []
+    for row in rows:
+        g = int(torch.nonzero((known == row).all(-1))[0]) if known.shape[1] else 0
+        y, theta = simulate_training_sets(model, x0=gd.x0[g, : int(gd.n0[g])], lo=lo, hi=hi,
+                                          times=gd.times, readout=gd.readout, dt=prep.dt,
+                                          n_sets=per, generator=gen,
+                                          covariates=row if known.shape[1] else None)  # fmt: skip
+        ys.append(y)
+        thetas.append(theta)
+    return train_amortizer(torch.cat(ys), torch.cat(thetas), observed=prep.observed,
+                           params=model.unknown_params, times=gd.times, lo=lo, hi=hi,
+                           covariates=covariate_columns(model.covariates), generator=gen,
+                           seed=seed)  # fmt: skip
 
 
 def amortizer_inputs(net: Amortizer, gd: GroupedData) -> tuple[torch.Tensor, torch.Tensor]:
@@ -153,5 +187,5 @@ def achieved_tw2(
 ) -> torch.Tensor:
     """tW2 per group at the estimate, shape (group,), with noise independent of the search."""
     with torch.no_grad():
-        return objective(model, replace(prep.data, theta=theta), theta, n_paths=prep.n_paths,
+        return objective(model, prep.data, theta, n_paths=prep.n_paths,
                          dt=prep.dt, seed=seed + 7919)  # fmt: skip

@@ -4,11 +4,16 @@
 its bootstrap uncertainty, the achieved tW2 per group and a flag for estimates outside the
 parameter range the model was trained on.
 
+Only the model's unknown parameters are estimated: a model with known covariates
+(:mod:`cellsde.nn.covariates`, e.g. log dose and ligand) reads them from the data's
+coordinates and keeps them fixed, and the result carries them as group coordinates.
+
 Out-of-range estimates are flagged (``out_of_range``), never clipped. ``"w2"`` searches a box
-25 % wider than the range on each side. The amortized network can only report values
-near those it was trained on: :func:`infer` trains it on the model's range, so pass an
-``amortizer`` trained on a wider box (``simulate_training_sets(lo=..., hi=...)`` then
-``train_amortizer``) to detect populations outside it.
+25 % wider than the range on each side. The amortized network's output is bounded to the box
+it was trained on: :func:`infer` trains it on the model's range, so pass an ``amortizer``
+trained on a wider box (``simulate_training_sets(lo=..., hi=...)`` then ``train_amortizer``)
+to detect populations outside it. Estimates at (within 1 % of) the edge of the estimator's
+box are flagged ``at_bound``: the data point beyond what it can report.
 
 Uncertainty (both methods, ``uncertainty=``):
 
@@ -85,7 +90,9 @@ def infer(
         A fitted END-nSDE (or any model drawing paths given theta).
     data : xarray.Dataset
         ``x`` (cell, time, species); ``group`` says which cells share theta (absent: one
-        group), unless ``group_size`` cuts the cells into consecutive groups of K.
+        group), unless ``group_size`` cuts the cells into consecutive groups of K; the
+        per-cell coordinates of the model's known covariates, if it has any (each group
+        must share one value).
     method : {"w2", "amortized"}
         ``"w2"``: minimise tW2 over theta (gradient through the SDE, common random numbers,
         ``n_starts`` starts). ``"amortized"``: the attention-pooling network (``amortizer``,
@@ -138,8 +145,10 @@ def infer(
         ``theta``, ``theta_std``, ``theta_q05``, ``theta_q95``, ``theta_lo``, ``theta_hi``
         (interval at ``level``), ``theta_debiased`` (bootstrap bias-corrected estimate)
         (group, param), NaN without bootstrap;
-        ``out_of_range`` (group, param) bool; ``tw2`` (group) with an independent stream;
-        ``n_cells`` (group); ``cell_group`` (cell): each input cell's group, -1 if unused.
+        ``out_of_range``, ``at_bound`` (group, param) bool; ``tw2`` (group) with an
+        independent stream; ``n_cells`` (group); ``cell_group`` (cell): each input cell's
+        group, -1 if unused. ``param`` lists the model's unknown parameters only; the
+        coordinates of its known covariates (e.g. ``dose``, ``ligand``) become group coords.
     """
     check_options(model, data, method=method, uncertainty=uncertainty, level=level,
                   amortizer=amortizer, amortizer_out=amortizer_out)  # fmt: skip
@@ -169,4 +178,5 @@ def infer(
     settings = {"method": method, "seed": seed, "group_size": group_size or -1, "n_paths": prep.n_paths,
                 "dt": prep.dt, "n_starts": n_starts, "iterations": iterations, "n_bootstrap": n_bootstrap,
                 "uncertainty": uncertainty, "level": level, "debiased": debiased}  # fmt: skip
-    return inference_result(data, prep, theta, spread, tw2, lo, hi, model, attrs=settings)
+    return inference_result(data, prep, theta, spread, tw2, lo, hi, model, box=estimator.box(),
+                            attrs=settings)  # fmt: skip

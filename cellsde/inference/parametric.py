@@ -84,7 +84,8 @@ def simulate_like(
     data : GroupedData
         G groups: their initial states are cycled through, their observation mask is copied.
     theta : torch.Tensor, shape (group, param)
-        Parameters to simulate each group's replicates at.
+        Parameters to simulate each group's replicates at (the leading columns of
+        ``data.theta``; its trailing known covariates are kept).
     n_rep : int
         Replicates per group.
     dt : float
@@ -103,7 +104,8 @@ def simulate_like(
     def rep(x: torch.Tensor) -> torch.Tensor:
         return x.repeat_interleave(n_rep, 0)
 
-    big = replace(data, mask=rep(data.mask), x0=rep(data.x0), n0=rep(data.n0), theta=rep(theta))
+    full = data.with_unknown(theta).theta  # (group, param + covariate): covariates kept
+    big = replace(data, mask=rep(data.mask), x0=rep(data.x0), n0=rep(data.n0), theta=rep(full))
     x0 = initial_states(big, n_max)  # (group*rep*cell, species)
     gen = torch.Generator(device=data.obs.device).manual_seed(seed)
     with torch.no_grad():

@@ -1,5 +1,11 @@
 """The first steps of :func:`cellsde.infer`: check the options, fix the parameter box, and turn
-the data into the padded per-group tensors every estimator reads."""
+the data into the padded per-group tensors every estimator reads.
+
+Only the model's unknown parameters (:attr:`~cellsde.nn.base.PopulationModel.unknown_params`)
+are estimated. Its known covariates (:mod:`cellsde.nn.covariates`) are read from the data's
+coordinates here and fixed: they fill the trailing columns of ``GroupedData.theta``, after
+the placeholder zeros of the unknown ones.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +24,7 @@ from cellsde.inference.amortized import Amortizer
 from cellsde.inference.groups import assign_groups
 from cellsde.inference.observables import derive_observables
 from cellsde.nn.base import PopulationModel
+from cellsde.nn.covariates import attach_covariates, covariate_columns
 from cellsde.nn.training_data import GroupedData, group_tensors
 
 METHODS = ("w2", "amortized")
@@ -52,15 +59,28 @@ def check_options(
         )
     if X not in data:
         raise CellsdeError(f"the data have no variable {X!r}")
+    if amortizer is not None:
+        want = (model.unknown_params, covariate_columns(model.covariates))
+        got = (amortizer.config.params, amortizer.config.covariates)
+        if got != want:
+            raise CellsdeError(
+                f"the amortizer estimates {list(got[0])} given covariates {list(got[1])}, but the "
+                f"model's unknown parameters are {list(want[0])} and its covariates "
+                f"{list(want[1])}; train an amortizer for this model"
+            )
 
 
 def parameter_box(
     model: PopulationModel, bounds: Mapping[str, tuple[float, float]] | None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The range of theta, ``lo`` and ``hi`` of shape (param,): ``bounds`` or the training range."""
-    names = model.param_names
+    """The range of the unknown parameters, ``lo`` and ``hi`` of shape (param,): ``bounds`` or
+    the training range."""
+    names = model.unknown_params
     if not names:
-        raise CellsdeError("the model has no parameters to infer")
+        known = f" (it is conditioned only on known covariates {list(model.param_names)})"
+        raise CellsdeError(
+            f"the model has no unknown parameters to infer{known if model.param_names else ''}"
+        )
     if bounds is not None:
         missing = [p for p in names if p not in bounds]
         if missing:
@@ -75,7 +95,7 @@ def parameter_box(
             raise CellsdeError(
                 "the model does not know its training range of theta; pass bounds={name: (lo, hi)}"
             )
-        lo, hi = rng
+        lo, hi = rng[0][: len(names)], rng[1][: len(names)]  # covariates are not searched
     if bool((hi < lo).any()) or not bool(torch.isfinite(lo).all() & torch.isfinite(hi).all()):
         raise CellsdeError(f"invalid bounds lo={lo.tolist()} hi={hi.tolist()}")
     return lo.float(), hi.float()
@@ -92,7 +112,8 @@ class Prepared:
     assignment : numpy.ndarray of int, shape (cell,)
         Each input cell's group, -1 if unused.
     data : GroupedData
-        Padded per-group tensors; ``theta`` is a zero placeholder of shape (group, param).
+        Padded per-group tensors; ``theta`` (group, param + covariate): zero placeholders of
+        the unknown parameters, then the group's known covariates.
     observed : tuple of str
         The data species (or observables) compared.
     n_cells : torch.Tensor of int, shape (group,)
@@ -156,9 +177,14 @@ def prepare(
             f"none of the data's species {data_species} is a model species {list(model.species)} "
             "or a declared observable"
         )
-    gd = group_tensors(grouped.drop_vars("theta", errors="ignore"), species=model.species, params=(),
-                       observed=observed, observables=observables, initial_state=initial_state)  # fmt: skip
-    gd = replace(gd, theta=torch.zeros(gd.obs.shape[0], n_params))
+    known = covariate_columns(model.covariates)
+    if known:  # the covariates from the coordinates; other theta columns are not read
+        grouped = attach_covariates(model.covariates, grouped)
+    else:
+        grouped = grouped.drop_vars("theta", errors="ignore")
+    gd = group_tensors(grouped, species=model.species, params=known, observed=observed,
+                       observables=observables, initial_state=initial_state)  # fmt: skip
+    gd = replace(gd, theta=torch.cat([torch.zeros(gd.obs.shape[0], n_params), gd.theta], -1))
     n_cells = gd.mask.any(-1).sum(-1)
     if n_paths is None:
         # A multiple of the group size: equal-weight clouds of sizes n and k*n have an exact

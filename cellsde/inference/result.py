@@ -1,4 +1,11 @@
-"""The Dataset that :func:`cellsde.infer` returns: estimates, intervals, flags and provenance."""
+"""The Dataset that :func:`cellsde.infer` returns: estimates, intervals, flags and provenance.
+
+Two flags per (group, param): ``out_of_range`` (outside the model's training range of the
+parameter) and ``at_bound`` (at, or within ``AT_BOUND_TOL`` of its width from, the edge of
+the box the estimator is confined to: the training box of a bounded amortizer, the widened
+search box of ``"w2"``). An estimate at its bound says the data point beyond the range the
+estimator can report: treat the value as a limit, not an estimate.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +21,8 @@ from cellsde.datasets.schema import CELL, GROUP, PARAM, TIME
 from cellsde.inference.parametric import ParametricInterval
 from cellsde.inference.prepare import Prepared
 from cellsde.nn.base import PopulationModel
+
+AT_BOUND_TOL = 0.01  # fraction of the box width counted as "at the bound"
 
 UNCERTAINTY_TEXT = {
     "cells": "bootstrap over the group's cells (std, 5-95 % quantiles, percentile interval at level); "
@@ -54,6 +63,7 @@ def inference_result(
     hi: torch.Tensor,
     model: PopulationModel,
     *,
+    box: tuple[torch.Tensor, torch.Tensor],
     attrs: dict,
 ) -> xr.Dataset:
     """Assemble the result of :func:`cellsde.infer`.
@@ -72,21 +82,26 @@ def inference_result(
         Achieved tW2 per group.
     lo, hi : torch.Tensor, shape (param,)
         The model's training range (estimates outside it are flagged, not clipped).
+    box : (torch.Tensor, torch.Tensor), shape (param,) each
+        The range the estimator's output is confined to (estimates at its edge are flagged).
     attrs : dict
         The call's settings (recorded as JSON in ``attrs["config"]``).
     """
     assignment, n_cells = prep.assignment, prep.n_cells
-    params = list(model.param_names)
+    params = list(model.unknown_params)
     th = theta.detach().cpu().numpy().astype(float)
     std, q05, q95, c_lo, c_hi, debiased = _summaries(th, boot, level=attrs["level"])
     lo_n, hi_n = lo.numpy().astype(float), hi.numpy().astype(float)
     out = (th < lo_n) | (th > hi_n)
+    b_lo, b_hi = (b.detach().cpu().numpy().astype(float) for b in box)
+    tol = AT_BOUND_TOL * np.where(b_hi > b_lo, b_hi - b_lo, 1.0)
+    at_bound = (th <= b_lo + tol) | (th >= b_hi - tol)
     gp = ("group", PARAM)
     ds = xr.Dataset(
         {
             "theta": (gp, th), "theta_std": (gp, std), "theta_q05": (gp, q05), "theta_q95": (gp, q95),
             "theta_lo": (gp, c_lo), "theta_hi": (gp, c_hi), "theta_debiased": (gp, debiased),
-            "out_of_range": (gp, out),
+            "out_of_range": (gp, out), "at_bound": (gp, at_bound),
             "tw2": ("group", tw2.detach().cpu().numpy().astype(float)),
             "n_cells": ("group", n_cells.cpu().numpy().astype(int)),
             "cell_group": (CELL, assignment),
@@ -94,9 +109,12 @@ def inference_result(
         },
         coords={"group": np.arange(th.shape[0]), PARAM: params},
     )  # fmt: skip
+    first = [np.flatnonzero(assignment == gi)[0] for gi in range(th.shape[0])]
     if GROUP in data.coords:
-        first = [np.flatnonzero(assignment == gi)[0] for gi in range(th.shape[0])]
         ds = ds.assign_coords(source_group=("group", np.asarray(data[GROUP].values)[first]))
+    for cov in model.covariates:  # the fixed known covariates of each group, as given
+        if cov.coord in data.coords and data[cov.coord].dims == (CELL,):
+            ds = ds.assign_coords({cov.coord: ("group", np.asarray(data[cov.coord].values)[first])})
     units = data[TIME].attrs.get("units", "")
     ds.attrs.update({"cellsde_version": __version__, "time_units": units, "config": json.dumps(attrs),
                      "method": attrs["method"], "seed": attrs["seed"],
@@ -107,4 +125,8 @@ def inference_result(
         "sum over t > t0 of squared W2 at the estimate (independent noise)"
     )
     ds["out_of_range"].attrs["description"] = "estimate outside the model's training range of theta"
+    ds["at_bound"].attrs["description"] = (
+        f"estimate within {AT_BOUND_TOL:.0%} of the edge of the box the estimator is confined to "
+        "(a limit, not an estimate)"
+    )
     return ds

@@ -61,10 +61,11 @@ def objective(
 ) -> torch.Tensor:
     """tW2 of every group at ``theta`` (group, param) with a fixed Brownian stream -> (group,).
 
-    ``debiased=True``: the size-matched debiased form (module docstring).
+    ``theta`` sets the leading (unknown) columns of ``data.theta``; trailing known
+    covariates are kept. ``debiased=True``: the size-matched debiased form (module docstring).
     """
     gen = torch.Generator(device=data.obs.device).manual_seed(seed)
-    at = replace(data, theta=theta)
+    at = data.with_unknown(theta)  # the data's known covariates stay
     if debiased:
         return debiased_tw2(model, at, n_paths=n_paths, dt=dt, generator=gen)
     w2, _ = model_w2(model, at, n_paths=n_paths, dt=dt, generator=gen)
@@ -104,6 +105,14 @@ def debiased_tw2(
     return w2[:, 1:].sum(-1)
 
 
+def search_box(
+    lo: torch.Tensor, hi: torch.Tensor, margin: float = 0.25
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The box theta is searched in: [lo, hi] widened by ``margin * (hi - lo)`` on each side."""
+    width = torch.where(hi > lo, hi - lo, torch.ones_like(hi))
+    return lo - margin * width, hi + margin * width
+
+
 def minimise_tw2(
     model: PopulationModel,
     data: GroupedData,
@@ -124,7 +133,7 @@ def minimise_tw2(
     Parameters
     ----------
     data : GroupedData
-        G groups (theta ignored).
+        G groups (the leading theta columns are searched; trailing known covariates kept).
     lo, hi : torch.Tensor, shape (param,)
         Training range of theta.
     starts : torch.Tensor, shape (start, param) or (group, start, param)
@@ -148,8 +157,7 @@ def minimise_tw2(
     if starts.ndim == 2:
         starts = starts.expand(g, *starts.shape)
     s = starts.shape[1]
-    width = torch.where(hi > lo, hi - lo, torch.ones_like(hi))
-    box_lo, box_hi = lo - margin * width, hi + margin * width
+    box_lo, box_hi = search_box(lo, hi, margin)
     frac = ((starts - box_lo) / (box_hi - box_lo)).clamp(1e-4, 1 - 1e-4)
     u = torch.logit(frac).reshape(g * s, -1).detach().requires_grad_(True)
     opt = torch.optim.Adam([u], lr=lr)

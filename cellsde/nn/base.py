@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from cellsde.nn.covariates import Covariate
+
 
 class PopulationModel(nn.Module):
     """A trainable generator of single-cell paths conditioned on parameters.
@@ -31,7 +33,21 @@ class PopulationModel(nn.Module):
 
     @property
     def param_names(self) -> tuple[str, ...]:
+        """Every conditioning input of ``theta``, in column order."""
         return tuple(self.config.params)  # type: ignore[attr-defined]
+
+    @property
+    def unknown_params(self) -> tuple[str, ...]:
+        """The leading columns of ``theta`` that inference estimates (all of them by default)."""
+        return self.param_names
+
+    @property
+    def covariates(self) -> tuple[Covariate, ...]:
+        """Known covariates read from the data's coordinates: the trailing columns of ``theta``.
+
+        None by default; an END-nSDE declares them in its config (:mod:`cellsde.nn.covariates`).
+        """
+        return ()
 
     def theta_range(self) -> tuple[torch.Tensor, torch.Tensor] | None:
         """Lowest and highest training value of each parameter, or None when unknown."""

@@ -14,6 +14,12 @@ Inputs are standardised with fixed buffers (``x_loc``, ``x_scale``, ``theta_loc`
 ``theta_scale``) that :func:`cellsde.fit` sets from the training data; the drift output is
 rescaled by ``x_scale`` so the network works in units of the data's spread. With the default
 buffers (0 and 1) the model is exactly the paper's.
+
+Known covariates (``covariates``, :mod:`cellsde.nn.covariates`): the networks' conditioning
+input is ``theta = (omega, c)``, the unknown parameters ``params`` followed by the encoded
+covariate columns (``log10(dose)``, ``ligand=TNF``...). :attr:`ENDnSDE.param_names` lists
+all of them (what :meth:`sample_paths` takes), :attr:`ENDnSDE.unknown_params` only
+``params`` (what :func:`cellsde.infer` estimates).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
+from cellsde.nn.covariates import Covariate, as_covariate, covariate_columns
 from cellsde.nn.rollout import rollout
 from cellsde.nn.standardized import Standardized
 
@@ -45,7 +52,7 @@ class ENDnSDEConfig:
     species : tuple of str
         State variables, in order.
     params : tuple of str
-        Extrinsic parameters ``theta`` fed to both networks (may be empty).
+        Unknown extrinsic parameters ``omega`` fed to both networks (may be empty).
     hidden : tuple of int
         Hidden widths of the drift MLP (paper: (100, 100, 100) circadian, (200, 200) NF-kB).
     diffusion_hidden : tuple of int, optional
@@ -64,6 +71,10 @@ class ENDnSDEConfig:
         Units of time the model was trained in.
     species_units, param_units : tuple of str
         Units of each species / parameter ("" if unknown).
+    covariates : tuple of Covariate
+        Known covariates read from each dataset's per-cell coordinates, fed to both networks
+        after ``params`` (:func:`cellsde.nn.covariates.covariates_from_data` makes them from
+        spec strings such as ``"log10:dose"``, ``"onehot:ligand"``).
     """
 
     species: tuple[str, ...]
@@ -79,17 +90,20 @@ class ENDnSDEConfig:
     time_units: str = "dimensionless"
     species_units: tuple[str, ...] = field(default=())
     param_units: tuple[str, ...] = field(default=())
+    covariates: tuple[Covariate, ...] = field(default=())
 
     def __post_init__(self) -> None:
         for name in ("species", "params", "hidden", "species_units", "param_units"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
+        object.__setattr__(self, "covariates", tuple(as_covariate(c) for c in self.covariates))
         if self.diffusion_hidden is not None:
             object.__setattr__(self, "diffusion_hidden", tuple(self.diffusion_hidden))
         if self.noisy_species is not None:
             object.__setattr__(self, "noisy_species", tuple(self.noisy_species))
         if not self.species:
             raise ValueError("ENDnSDEConfig needs at least one species")
-        for label, names in (("species", self.species), ("params", self.params)):
+        conditioning = (*self.params, *covariate_columns(self.covariates))
+        for label, names in (("species", self.species), ("params and covariates", conditioning)):
             if len(set(names)) != len(names):
                 raise ValueError(f"duplicated {label} names in {names}")
         if self.activation not in ACTIVATIONS:
@@ -115,8 +129,16 @@ class ENDnSDEConfig:
                 raise ValueError(f"{label} has {len(units)} entries for {len(names)} names")
 
     def to_dict(self) -> dict:
-        """JSON-serialisable form (lists instead of tuples)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        """JSON-serialisable form (lists instead of tuples).
+
+        ``covariates`` is left out when empty, so models without covariates keep the
+        checkpoint config that earlier cellsde versions read.
+        """
+        out = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        out.pop("covariates")
+        if self.covariates:
+            out["covariates"] = [c.to_dict() for c in self.covariates]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict) -> ENDnSDEConfig:
@@ -167,7 +189,8 @@ class ENDnSDE(Standardized):
                 self._build(config)
 
     def _build(self, config: ENDnSDEConfig) -> None:
-        d, p = len(config.species), len(config.params)
+        d = len(config.species)
+        p = len(config.params) + len(covariate_columns(config.covariates))
         n_in = d + p + int(config.time_input)
         self.drift_net = mlp([n_in, *config.hidden, d], config.activation)
         out = d * (config.n_brownian if config.noise == "general" else 1)
@@ -184,6 +207,19 @@ class ENDnSDE(Standardized):
         self.register_buffer("theta_hi", torch.full((p,), float("nan")))
 
     @property
+    def param_names(self) -> tuple[str, ...]:
+        """All conditioning inputs: the unknown ``params``, then the covariate columns."""
+        return (*self.config.params, *covariate_columns(self.config.covariates))
+
+    @property
+    def unknown_params(self) -> tuple[str, ...]:
+        return tuple(self.config.params)
+
+    @property
+    def covariates(self) -> tuple[Covariate, ...]:
+        return self.config.covariates
+
+    @property
     def noise_type(self) -> str:
         return self.config.noise
 
@@ -198,14 +234,14 @@ class ENDnSDE(Standardized):
         return self.config.time_units
 
     def set_theta_range(self, lo: torch.Tensor, hi: torch.Tensor) -> None:
-        """Record the training range of theta, shape (param,) each."""
+        """Record the training range of theta (all conditioning inputs), shape (param,) each."""
         with torch.no_grad():
             self.theta_lo.copy_(torch.as_tensor(lo))
             self.theta_hi.copy_(torch.as_tensor(hi))
 
     def theta_range(self) -> tuple[torch.Tensor, torch.Tensor] | None:
         """``(lo, hi)`` of theta in the training data, or None before fitting."""
-        if not self.config.params or bool(torch.isnan(self.theta_lo).any()):
+        if not self.param_names or bool(torch.isnan(self.theta_lo).any()):
             return None
         return self.theta_lo.clone(), self.theta_hi.clone()
 
@@ -213,7 +249,7 @@ class ENDnSDE(Standardized):
         self, t: float | torch.Tensor, x: torch.Tensor, theta: torch.Tensor
     ) -> torch.Tensor:
         z = [(x - self.x_loc) / self.x_scale]
-        if self.config.params:
+        if self.param_names:
             z.append((theta - self.theta_loc) / self.theta_scale)
         if self.config.time_input:
             z.append(torch.as_tensor(t, dtype=x.dtype, device=x.device).expand(x.shape[0], 1))

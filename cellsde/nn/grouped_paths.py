@@ -18,6 +18,7 @@ import xarray as xr
 
 from cellsde.errors import CellsdeError
 from cellsde.nn.base import PopulationModel
+from cellsde.nn.covariates import attach_covariates
 from cellsde.nn.training_data import GroupedData, group_tensors
 
 
@@ -35,7 +36,8 @@ def model_groups(
     ----------
     model : PopulationModel
     ds : xarray.Dataset
-        cellsde schema (see :func:`cellsde.nn.training_data.group_tensors`).
+        cellsde schema (see :func:`cellsde.nn.training_data.group_tensors`); with the
+        coordinates of the model's covariates, if it has any.
     observed : tuple of str, optional
         Species compared with the data; default all of the model's species.
     observables, initial_state : optional
@@ -54,6 +56,7 @@ def model_groups(
         raise CellsdeError(
             f"observed species {unknown} are not species of the model {model.species}"
         )
+    ds = attach_covariates(model.covariates, ds)  # known covariates: trailing theta columns
     return group_tensors(ds, species=model.species, params=model.param_names, observed=observed,
                          observables=observables, initial_state=initial_state)  # fmt: skip
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -55,6 +55,12 @@ class GroupedData:
     labels: tuple
     readout: torch.Tensor
     fingerprint: str
+
+    def with_unknown(self, theta: torch.Tensor) -> GroupedData:
+        """A copy whose leading ``theta`` columns are ``theta`` (group, p); the trailing ones
+        (known covariates, :mod:`cellsde.nn.covariates`) are kept."""
+        rest = self.theta[:, theta.shape[-1] :].to(device=theta.device, dtype=theta.dtype)
+        return replace(self, theta=torch.cat([theta, rest], -1))
 
     def to(self, device: str | torch.device) -> GroupedData:
         """A copy on ``device``."""
@@ -180,8 +186,9 @@ def group_tensors(
             or np.ptp(th, axis=0).max() > 1e-12 * max(1.0, np.abs(th).max())
         ):
             raise SchemaError(
-                f"theta differs between cells of group {label!r} (or is NaN); END-nSDE conditions on one "
-                "parameter vector per group"
+                f"theta differs between cells of group {label!r} (a parameter or a known covariate "
+                "such as the dose), or is NaN; END-nSDE conditions on one parameter vector per group: group the cells "
+                "by condition"
             )
         theta[g] = th[0] if th.size else theta[g]
     digest = hashlib.sha256()

@@ -145,6 +145,7 @@ def build_population(
     n_reported = len(observables or reportable(model, kind)[0])
     if n_cells is not None:  # before drawing theta for every cell
         _check_memory(int(n_cells), times.size, n_reported)
+    theta = _covariate_theta(model, kind, theta)
     if theta is None:
         th, cols, group = sample_theta(
             model, n_cells=n_cells, seed=seed, heterogeneity=heterogeneity,
@@ -171,6 +172,28 @@ def build_population(
             "cells_per_group": cells_per_group,
         },
     )  # fmt: skip
+
+
+def _covariate_theta(model: Any, kind: str, theta: Any) -> Any:
+    """``theta=`` with the raw values of a fitted model's known covariates encoded.
+
+    ``{"omega": 0.1, "dose": 10.0, "ligand": "TNF"}`` -> the model's ``theta`` columns
+    (:func:`cellsde.nn.covariates.encode_mapping`); other models and arrays pass unchanged.
+    """
+    if kind != "sde":
+        return theta
+    from cellsde.nn.base import PopulationModel
+    from cellsde.nn.covariates import encode_mapping
+
+    if not isinstance(model, PopulationModel) or not model.covariates:
+        return theta
+    if theta is None:
+        names = ", ".join(repr(c.coord) for c in model.covariates)
+        raise CellsdeError(
+            f"the model is conditioned on the known covariates {names}; give their values in "
+            f"theta=, e.g. theta={{{names.split(', ')[0]}: ...}}"
+        )
+    return encode_mapping(model.covariates, theta) if isinstance(theta, Mapping) else theta
 
 
 def _initial_state(

@@ -18,6 +18,7 @@ import xarray as xr
 
 from cellsde.errors import CellsdeError
 from cellsde.nn.base import PopulationModel
+from cellsde.nn.covariates import attach_covariates
 from cellsde.nn.endnsde import ENDnSDE
 from cellsde.nn.grouped_paths import model_groups
 from cellsde.nn.standardized import Standardized, standardize
@@ -79,15 +80,16 @@ def prepare(
 
     ``model`` is modified in place: moved to ``config.device``, its input standardisation set
     from ``train`` when ``config.standardize``, and an END-nSDE's training range of theta
-    recorded.
+    recorded. A model with known covariates reads them from the datasets' coordinates
+    (:func:`cellsde.nn.covariates.attach_covariates`).
 
     Raises
     ------
     TypeError
         ``model`` is not a population model.
     CellsdeError
-        CUDA requested but absent; observed species unknown to the model; data that do not
-        fit the model (:func:`cellsde.nn.training_data.group_tensors` names the problem).
+        CUDA requested but absent; observed species unknown to the model; data without the
+        coordinates of the model's covariates; data that do not fit the model (:func:`cellsde.nn.training_data.group_tensors` names the problem).
     """
     if not isinstance(model, PopulationModel):
         raise TypeError(f"fit expects an ENDnSDE or a baseline model, got {type(model).__name__}")
@@ -96,13 +98,16 @@ def prepare(
             f"device {config.device!r} requested but CUDA is not available; use device='cpu'"
         )
     device = torch.device(config.device)
+    # known covariates become trailing theta columns, encoded from the datasets' coordinates
+    train = attach_covariates(model.covariates, train)
+    valid = None if valid is None else attach_covariates(model.covariates, valid)
     # both datasets are validated before the model is changed
     data = model_groups(model, train, observed=config.observed).to(device)
     vdata = None if valid is None else model_groups(model, valid, observed=config.observed)
     if config.standardize and isinstance(model, Standardized):
         standardize(model, train)
     model.to(device)
-    if isinstance(model, ENDnSDE) and model.config.params:
+    if isinstance(model, ENDnSDE) and model.param_names:
         model.set_theta_range(data.theta.min(0).values, data.theta.max(0).values)
     return Prepared(
         config=config,
