@@ -35,6 +35,7 @@ from perforate.convert import (
     dendritic_layers,
     remove_dendrites,
 )
+from perforate.flops import count_macs
 from perforate.layer import DendriteSet, DendriticLayer, DendriticLinear
 from perforate.objectives import correlation_loss, covariance, covariance_scores
 from perforate.schedule import Action, Phase, PhaseSchedule
@@ -55,6 +56,7 @@ __all__ = [
     "add_dendrite_set",
     "add_dendrites",
     "correlation_loss",
+    "count_macs",
     "count_parameters",
     "covariance",
     "covariance_scores",
