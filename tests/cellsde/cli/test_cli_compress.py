@@ -65,7 +65,7 @@ def test_compress_cli_nfkb_shaped_model_with_a_test_split(tmp_path, capsys):
 
     base = damped_dataset(n_per_group=8, grid=(-1.0, 0.0, 1.0), n_times=4)
     x = base["x"].values
-    hidden = np.full(x.shape[:2] + (1,), np.nan)
+    hidden = np.full((*x.shape[:2], 1), np.nan)
     hidden[:, 0, 0] = 0.5  # known initial state, never observed later
     ds = (
         base.drop_vars(["x", "species"])
