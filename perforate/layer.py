@@ -81,8 +81,8 @@ class DendriticLayer(nn.Module):
     ) -> None:
         super().__init__()
         if type(base) not in self.BASES:
-            names = " or ".join(b.__name__ for b in self.BASES)
-            raise TypeError(f"{type(self).__name__} wraps an nn.{names}, got {type(base).__name__}")
+            names = " or ".join(f"nn.{b.__name__}" for b in self.BASES)
+            raise TypeError(f"{type(self).__name__} wraps an {names}, got {type(base).__name__}")
         if base.bias is None:
             raise ValueError(
                 f"{type(self).__name__} needs a layer with a bias (the parameter-count formula "
