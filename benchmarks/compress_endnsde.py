@@ -219,13 +219,19 @@ def main() -> None:
     ap.add_argument("--candidate-steps", type=int, default=20)
     ap.add_argument("--wide", type=int, nargs="+", default=[100, 100])
     ap.add_argument("--save", help="also write the per-seed rows as JSON here")
-    ap.add_argument("--from-json", help="report a saved run (--save) instead of training")
+    ap.add_argument("--from-json", nargs="+", help="report saved runs (--save; e.g. one per seed, "
+                    "run in parallel) instead of training")  # fmt: skip
     ap.add_argument("--write-docs", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(1)
     if a.from_json:
-        saved = json.loads(Path(a.from_json).read_text())
-        results, floors, wall, cpu = saved["results"], saved["floors"], saved["wall"], saved["cpu"]
+        results, floors, wall, cpu = {}, [], 0.0, 0.0
+        for path in a.from_json:  # in the order given: seeds as listed in --seeds
+            saved = json.loads(Path(path).read_text())
+            for name, rows in saved["results"].items():
+                results.setdefault(name, []).extend(rows)
+            floors += saved["floors"]
+            wall, cpu = max(wall, saved["wall"]), cpu + saved["cpu"]
     else:
         results, floors, wall, cpu = run_all(a)
     wide_name = next(iter(results))
