@@ -210,13 +210,11 @@ def run_all(a) -> tuple[dict[str, list[dict]], list[float], float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--dt", type=float, default=0.05)
-    ap.add_argument("--width", type=int, default=12)
-    ap.add_argument("--max-dendrites", type=int, default=2)
-    ap.add_argument("--lr-drops", type=int, default=2)
-    ap.add_argument("--candidate-cap", type=int, default=20)
-    ap.add_argument("--candidate-steps", type=int, default=20)
+    counts = {"--epochs": 100, "--width": 12, "--max-dendrites": 2, "--lr-drops": 2,
+              "--candidate-cap": 20, "--candidate-steps": 20}  # fmt: skip
+    for flag, default in counts.items():
+        ap.add_argument(flag, type=int, default=default)
     ap.add_argument("--wide", type=int, nargs="+", default=[100, 100])
     ap.add_argument("--save", help="also write the per-seed rows as JSON here")
     ap.add_argument("--from-json", nargs="+", help="report saved runs (--save; e.g. one per seed, "

@@ -99,7 +99,7 @@ def test_cascade_pb_schedule_owns_the_learning_rate(data, monkeypatch):
             assert dropped
         dropped = a == "reduce_lr" or (dropped and a == "continue")
     expected = cfg.lr
-    for (epoch, network, lr), rec, prev in zip(seen, history, [None, *actions]):
+    for (_epoch, network, lr), rec, prev in zip(seen, history, [None, *actions]):
         if prev == "reduce_lr":
             expected *= DCFG.lr_factor
         if prev == "start_neuron_phase":
