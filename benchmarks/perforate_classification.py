@@ -237,23 +237,12 @@ def reading(results: dict[str, list[dict]]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    ap.add_argument("--epochs", type=int, default=150)
-    ap.add_argument("--max-dendrites", type=int, default=2)
-    ap.add_argument("--lr-drops", type=int, default=2)
-    ap.add_argument("--candidate-cap", type=int, default=30)
-    ap.add_argument("--pai-python", default=None, help="interpreter with perforatedai installed")
-    ap.add_argument("--pai-worker", type=int, default=None, help=argparse.SUPPRESS)
-    ap.add_argument("--write-docs", action="store_true")
-    a = ap.parse_args()
-    if a.pai_worker is not None:
-        print(json.dumps(pai_worker(a.pai_worker, a)))
-        return
-    torch.set_num_threads(1)
-    d = load_data()
-    k = a.max_dendrites
+PAI = "narrow + perforatedai (its dendrites)"
+
+
+def train_all(a) -> dict[str, list[dict]]:
+    """Every network of the plan (and perforatedai's with ``--pai-python``) for every seed."""
+    d, k = load_data(), a.max_dendrites
     probe = add_dendrites(cnn(4), DendriteConfig(), n_sets=k)
     c_par = closest(lambda c: count_parameters(cnn(c)), count_parameters(probe))
     c_mac = closest(lambda c: count_macs(cnn(c), d["xte"][:1]), count_macs(probe, d["xte"][:1]))
@@ -263,22 +252,57 @@ def main() -> None:
             f"plain c={c_par} (≈ params of narrow + {k})": ("plain", c_par, 0)}  # fmt: skip
     if c_mac != c_par:
         plan[f"plain c={c_mac} (≈ MACs of narrow + {k})"] = ("plain", c_mac, 0)
-    t0, results = time.time(), {}
+    results = {}
     for name, (kind, c, kk) in plan.items():
         results[name] = [run(kind, c, kk, s, d, a) for s in a.seeds]
         print(name, ms(100 * r["acc_te"] for r in results[name]), flush=True)
-    note = "perforatedai: not run (no `--pai-python`)."
     if a.pai_python:
-        runs = [run_pai(a.pai_python, s, a) for s in a.seeds]
-        results["narrow + perforatedai (its dendrites)"] = runs
+        results[PAI] = [run_pai(a.pai_python, s, a) for s in a.seeds]
+    return results
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    counts = {"--epochs": 150, "--max-dendrites": 2, "--lr-drops": 2, "--candidate-cap": 30}
+    for flag, default in counts.items():
+        ap.add_argument(flag, type=int, default=default)
+    ap.add_argument("--pai-python", default=None, help="interpreter with perforatedai installed")
+    ap.add_argument("--pai-worker", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--save", help="also write the per-seed rows as JSON here")
+    ap.add_argument("--from-json", nargs="+", help="report saved runs (--save; e.g. one per seed, "
+                    "run in parallel, given in the order of --seeds) instead of training")  # fmt: skip
+    ap.add_argument("--write-docs", action="store_true")
+    a = ap.parse_args()
+    if a.pai_worker is not None:
+        print(json.dumps(pai_worker(a.pai_worker, a)))
+        return
+    torch.set_num_threads(1)
+    if a.from_json:
+        results, wall = {}, 0.0
+        for path in a.from_json:
+            saved = json.loads(Path(path).read_text())
+            for name, rows in saved["results"].items():
+                results.setdefault(name, []).extend(rows)
+            wall = max(wall, saved["wall"])
+    else:
+        t0 = time.time()
+        results = train_all(a)
+        wall = time.time() - t0
+    if a.save:
+        Path(a.save).write_text(json.dumps({"results": results, "wall": wall}))
+    k = a.max_dendrites
+    note = "perforatedai: not run (no `--pai-python`)."
+    if PAI in results:
+        runs = results[PAI]
         note = (f"perforatedai {runs[0]['version']} (open-source dendrites, no Perforated "
-                f"Backpropagation) in `{a.pai_python}`; switches at epochs "
+                f"Backpropagation), in its own environment; switches at epochs "
                 f"{[r['switches'] for r in runs]}; parameters at our checkpoint "
                 f"{[r['params'] for r in runs]}.")  # fmt: skip
     cpu = sum(r["cpu"] for runs in results.values() for r in runs)
     text = (f"`OMP_NUM_THREADS=1 .venv/bin/python benchmarks/perforate_classification.py --seeds "
             f"{' '.join(map(str, a.seeds))} --epochs {a.epochs} --max-dendrites {k} --lr-drops "
-            f"{a.lr_drops}{' --pai-python PY' if a.pai_python else ''} --write-docs`: MNIST-1D "
+            f"{a.lr_drops}{' --pai-python PY' if PAI in results else ''} --write-docs`: MNIST-1D "
             f"(10 000 procedurally generated sequences, `mnist1d` from PyPI, no download), "
             f"train 6 400 / valid 1 600 / test 2 000 (untouched until the end); small 1-D CNNs; "
             f"Adam lr {LR:g}, minibatch {BATCH}, at most {a.epochs} epochs for every network "
@@ -286,7 +310,7 @@ def main() -> None:
             f"({PATIENCE} epochs without {THRESHOLD:g} relative improvement), {a.lr_drops} drops "
             f"per neuron phase; checkpoint = best validation cross-entropy; {len(a.seeds)} seeds "
             f"(weights, batches, dendrites); torch {torch.__version__}, {platform.machine()}, 1 "
-            f"thread; CPU {cpu:.0f} s, wall {time.time() - t0:.0f} s. Train CE/acc: the "
+            f"thread; CPU {cpu:.0f} s, wall {wall:.0f} s. Train CE/acc: the "
             f"training split at the chosen checkpoint. mean ± sd over seeds.\n\n"
             f"{table(results, 'narrow CNN c=4')}\n\n{note}\n\n"
             f"Paired by seed on test accuracy (beats / loses when the mean difference exceeds two "
