@@ -1,28 +1,35 @@
-"""perforate on a standard classification task: scikit-learn's bundled digits (no download).
+"""perforate where a narrow network underfits: a small CNN on MNIST-1D (no download).
 
-Compares, over several seeds and the same epoch budget (Adam, minibatch 64, checkpoint
-selected by validation cross-entropy, test accuracy reported at that checkpoint):
+Data: MNIST-1D (Greydanus 2020; PyPI ``mnist1d``), generated procedurally by
+``mnist1d.data.make_dataset`` from templates in the package (no download at run time):
+10 000 sequences of length 40, the package's own 80/20 split. The 2 000 test sequences are
+never looked at before the end; the 8 000 others are split once (seeded) into 6 400 training
+and 1 600 validation sequences, and validation cross-entropy is the only score any schedule
+or checkpoint choice sees.
 
-* wide MLP 64-128-10, narrow MLP 64-8-10;
-* narrow + dendrites (``perforate``, modes ``gd`` and ``cascade``, up to ``--max-dendrites``);
-* a plain MLP with the parameter count of narrow + dendrites (the honest control);
-* optionally the ``perforatedai`` package (its open-source dendrites) on the narrow MLP:
-  used when importable, or run with another interpreter given by ``--pai-python``.
+Networks: ``cnn(c)`` = Conv1d(1, c, 5, stride 2) - ReLU - Conv1d(c, c, 3, stride 2) - ReLU -
+Conv1d(c, c, 3, stride 2) - ReLU - Linear(5c, 10). The narrow base has c = 4 (338 parameters)
+and cannot fit its training set (about 60 % training accuracy); the wide one c = 32.
 
-Usage::
+Controls per seed, all with the same epoch budget and the same schedule machinery
+(:func:`perforate.train`, Adam, minibatch 128, the "pb" schedule: learning rate x 0.1 at a
+validation plateau, ``--lr-drops`` drops per neuron phase; a plain network stops after its
+drops): wide; narrow; narrow + K dendrite sets from the start trained jointly (``gd``);
+narrow grown by Perforated Backpropagation's cascade schedule up to K sets (``cascade``,
+correlation-trained candidates, best checkpoint reloaded at each switch); plain CNNs with
+the channel count whose parameters / multiply-accumulates are closest to narrow + K sets;
+and, with ``--pai-python``, perforatedai's open-source dendrites on the narrow CNN.
 
-    .venv/bin/python benchmarks/perforate_classification.py [--seeds 5] [--epochs 100]
-        [--pai-python /tmp/pai/bin/python] [--write-docs]
+    OMP_NUM_THREADS=1 nice .venv/bin/python benchmarks/perforate_classification.py \\
+        --seeds 0 1 2 3 4 [--pai-python /path/with/perforatedai/python] [--write-docs]
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
-import importlib.util
 import json
 import os
-import resource
+import platform
 import statistics
 import subprocess
 import sys
@@ -37,42 +44,52 @@ from torch.nn import functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _paired import paired  # noqa: E402
 
 from perforate import (  # noqa: E402
     DendriteConfig,
     PhaseSchedule,
     add_dendrites,
+    count_macs,
     count_parameters,
     train,
 )
 
 HEADING = "## perforate: classification"
-BATCH, LR = 64, 1e-2
-PATIENCE, THRESHOLD = 5, 5e-3
+BATCH, LR, PATIENCE, THRESHOLD = 128, 3e-3, 8, 1e-3
 
 
-def load_data() -> dict[str, torch.Tensor]:
-    """Digits 8x8 (1797 samples) scaled to [0, 1]; stratified 60/20/20 split, fixed."""
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
+def load_data(split_seed: int = 0) -> dict[str, torch.Tensor]:
+    """MNIST-1D, 10 000 sequences: train 6 400 / valid 1 600 (seeded) / test 2 000 (fixed)."""
+    from mnist1d.data import get_dataset_args, make_dataset
 
-    x, y = load_digits(return_X_y=True)
-    x = (x / 16.0).astype(np.float32)  # (sample, 64)
-    xtr, xte, ytr, yte = train_test_split(x, y, test_size=0.2, random_state=0, stratify=y)
-    xtr, xva, ytr, yva = train_test_split(xtr, ytr, test_size=0.25, random_state=0, stratify=ytr)
+    args = get_dataset_args()
+    args.num_samples = 10_000
+    d = make_dataset(args)  # procedural; no download
+    x, y = d["x"].astype(np.float32)[:, None], d["y"].astype(np.int64)  # (n, 1, 40)
+    perm = np.random.default_rng(split_seed).permutation(len(y))
+    tr, va = perm[:6400], perm[6400:]
     t = torch.from_numpy
-    return {
-        "xtr": t(xtr), "ytr": t(ytr), "xva": t(xva), "yva": t(yva), "xte": t(xte), "yte": t(yte),
-    }  # fmt: skip
+    return {"xtr": t(x[tr]), "ytr": t(y[tr]), "xva": t(x[va]), "yva": t(y[va]),
+            "xte": t(d["x_test"].astype(np.float32)[:, None]), "yte": t(d["y_test"].astype(np.int64))}  # fmt: skip
 
 
-def mlp(hidden: int) -> nn.Module:
-    return nn.Sequential(nn.Linear(64, hidden), nn.Tanh(), nn.Linear(hidden, 10))
+def cnn(c: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv1d(1, c, 5, 2, 2), nn.ReLU(), nn.Conv1d(c, c, 3, 2, 1), nn.ReLU(),
+        nn.Conv1d(c, c, 3, 2, 1), nn.ReLU(), nn.Flatten(), nn.Linear(5 * c, 10),
+    )  # fmt: skip
+
+
+def closest(count, target: float) -> int:
+    return min(range(1, 64), key=lambda c: (abs(count(c) - target), c))
 
 
 def make_step(d, gen: torch.Generator):
     def step(model, opt) -> None:
-        perm = torch.randperm(len(d["xtr"]), generator=gen)
+        perm = torch.randperm(len(d["ytr"]), generator=gen)
         for i in range(0, len(perm), BATCH):
             idx = perm[i : i + BATCH]
             opt.zero_grad()
@@ -82,237 +99,227 @@ def make_step(d, gen: torch.Generator):
     return step
 
 
-def val_loss(model, d) -> float:
+def scores(model, d) -> dict[str, float]:
+    """Cross-entropy and accuracy on each split (the test split only at the very end)."""
+    model.eval()
+    out = {}
+    with torch.no_grad():
+        for s in ("tr", "va", "te"):
+            logits = model(d[f"x{s}"])
+            out[f"ce_{s}"] = float(F.cross_entropy(logits, d[f"y{s}"]))
+            out[f"acc_{s}"] = float((logits.argmax(1) == d[f"y{s}"]).float().mean())
+    return out
+
+
+def run(kind: str, c: int, k: int, seed: int, d, a) -> dict:
+    """Train one network; ``kind`` plain / gd / cascade; returns its scores and counts."""
+    torch.manual_seed(seed)
+    net = cnn(c)
+    mode = "cascade" if kind == "cascade" else "gd"
+    cfg = DendriteConfig(mode=mode, schedule="pb", patience=PATIENCE, threshold=THRESHOLD,
+                         max_dendrites=k, max_tries=1, lr_drops=a.lr_drops,
+                         candidate_patience=3, candidate_epochs=a.candidate_cap)  # fmt: skip
+    gen = torch.Generator().manual_seed(seed)
+    add_dendrites(net, cfg, n_sets=k if kind == "gd" else 0, generator=gen)
+    start = time.process_time()
+    res = train(net, step=make_step(d, gen), schedule=PhaseSchedule.from_config(cfg, n_sets=
+                k if kind == "gd" else 0), evaluate=lambda m: scores_va(m, d),
+                optimizer_factory=lambda p: torch.optim.Adam(p, lr=LR), max_epochs=a.epochs,
+                generator=gen)  # fmt: skip
+    return {**scores(net, d), "params": count_parameters(net), "macs": count_macs(net, d["xte"][:1]),
+            "sets": res.n_sets, "epochs": len(res.history), "capped": sum(res.candidate_capped),
+            "cpu": time.process_time() - start}  # fmt: skip
+
+
+def scores_va(model, d) -> float:
     with torch.no_grad():
         return float(F.cross_entropy(model(d["xva"]), d["yva"]))
 
 
-def test_acc(model, d) -> float:
-    with torch.no_grad():
-        return float((model(d["xte"]).argmax(1) == d["yte"]).float().mean())
-
-
-def run_plain(hidden: int, seed: int, d, epochs: int) -> dict:
-    torch.manual_seed(seed)
-    model, gen = mlp(hidden), torch.Generator().manual_seed(seed)
-    opt, step = torch.optim.Adam(model.parameters(), lr=LR), make_step(d, gen)
-    best, best_state = float("inf"), None
-    for _ in range(epochs):
-        model.train()
-        step(model, opt)
-        model.eval()
-        v = val_loss(model, d)
-        if v < best:
-            best, best_state = v, copy.deepcopy(model.state_dict())
-    model.load_state_dict(best_state)
-    return {"acc": test_acc(model, d), "params": count_parameters(model), "sets": 0}
-
-
-def run_dendrites(mode: str, seed: int, d, epochs: int, max_dendrites: int) -> dict:
-    torch.manual_seed(seed)
-    cfg = DendriteConfig(
-        mode=mode,
-        patience=PATIENCE,
-        threshold=THRESHOLD,
-        max_dendrites=max_dendrites,
-        max_tries=1,
-        candidate_lr=1e-2,
-        candidate_patience=3,
-        candidate_epochs=10,
-    )
-    model = add_dendrites(mlp(8), cfg)
-    gen = torch.Generator().manual_seed(seed)
-    res = train(
-        model,
-        step=make_step(d, gen),
-        evaluate=lambda m: val_loss(m, d),
-        schedule=PhaseSchedule.from_config(cfg),
-        optimizer_factory=lambda p: torch.optim.Adam(p, lr=LR),
-        max_epochs=epochs,
-        generator=gen,
-    )
-    return {"acc": test_acc(model, d), "params": count_parameters(model), "sets": res.n_sets}
-
-
-def pai_worker(seed: int, epochs: int, max_dendrites: int) -> dict:
-    """One perforatedai run (global tracker state: one process per seed)."""
+def pai_worker(seed: int, a) -> dict:
+    """perforatedai's open-source dendrites on cnn(4): its tracker, ReduceLROnPlateau (its
+    recommended scheduler), the same data, batches and epoch budget. One process per seed
+    (the tracker is global state)."""
     from perforatedai import globals_perforatedai as GPA
     from perforatedai import utils_perforatedai as UPA
 
     torch.set_num_threads(1)
     d = load_data()
-    pc = GPA.pc
     for setter, value in [
-        ("set_configuration_confirmed", True),  # otherwise it asks interactively
-        ("set_unwrapped_modules_confirmed", True),
-        ("set_weight_decay_accepted", True),
-        ("set_modules_to_perforate", [nn.Linear]),
-        ("set_testing_dendrite_capacity", False),
-        ("set_dashboard_events_enabled", False),
-        ("set_test_saves", False),
-        ("set_pai_saves", False),
-        ("set_silent", True),
-        ("set_max_dendrites", max_dendrites),
-        ("set_n_epochs_to_switch", PATIENCE),
-    ]:
-        getattr(pc, setter)(value)
+        ("set_configuration_confirmed", True), ("set_unwrapped_modules_confirmed", True),
+        ("set_weight_decay_accepted", True), ("set_modules_to_perforate", [nn.Conv1d, nn.Linear]),
+        ("set_testing_dendrite_capacity", False), ("set_dashboard_events_enabled", False),
+        ("set_test_saves", False), ("set_pai_saves", False), ("set_silent", True),
+        ("set_max_dendrites", a.max_dendrites), ("set_n_epochs_to_switch", PATIENCE),
+    ]:  # fmt: skip
+        getattr(GPA.pc, setter)(value)
     torch.manual_seed(seed)
-    model = UPA.perforate_model(mlp(8), save_name="paibench", maximizing_score=False)
-    GPA.pai_tracker.save_graphs = lambda *a, **k: None  # per-epoch PNGs dominate run time
+    model = UPA.perforate_model(cnn(4), save_name="paibench", maximizing_score=False)
+    GPA.pai_tracker.save_graphs = lambda *args, **kw: None  # per-epoch PNGs dominate run time
     GPA.pai_tracker.set_optimizer(torch.optim.Adam)
-    GPA.pai_tracker.set_scheduler(torch.optim.lr_scheduler.StepLR)
-    sched_args = {"step_size": 10**9, "gamma": 1.0}
-    opt, _ = GPA.pai_tracker.setup_optimizer(model, {"params": model.parameters(), "lr": LR}, sched_args)  # fmt: skip
-    gen = torch.Generator().manual_seed(seed)
-    step = make_step(d, gen)
-    best, acc, params, n_epochs, best_epoch = float("inf"), float("nan"), 0, 0, 0
-    for n_epochs in range(1, epochs + 1):
+    GPA.pai_tracker.set_scheduler(torch.optim.lr_scheduler.ReduceLROnPlateau)
+    sched = {"mode": "min", "patience": PATIENCE, "factor": 0.1}
+
+    def setup(m):
+        return GPA.pai_tracker.setup_optimizer(m, {"params": m.parameters(), "lr": LR}, sched)[0]
+
+    opt, gen = setup(model), torch.Generator().manual_seed(seed)
+    step, best, out, switches = make_step(d, gen), float("inf"), {}, []
+    start = time.process_time()
+    for epoch in range(1, a.epochs + 1):
         model.train()
         step(model, opt)
-        model.eval()
-        v = val_loss(model, d)
-        if v < best:  # test accuracy at the best-validation checkpoint
-            best, acc, best_epoch = v, test_acc(model, d), n_epochs
-            params = int(UPA.count_params(model))
+        v = scores_va(model, d)
+        if v < best:  # our checkpoint rule: best validation cross-entropy
+            best, out = v, {**scores(model, d), "params": int(UPA.count_params(model))}
         model, restructured, complete = GPA.pai_tracker.add_validation_score(v, model)
         if complete:
             break
         if restructured:
-            opt, _ = GPA.pai_tracker.setup_optimizer(model, {"params": model.parameters(), "lr": LR}, sched_args)  # fmt: skip
-    from importlib.metadata import version as dist_version
+            switches.append(epoch)
+            opt = setup(model)
+    from importlib.metadata import version
 
-    version = dist_version("perforatedai")
-    final = int(UPA.count_params(model))
-    return {
-        "acc": acc, "params": params, "sets": -1, "epochs": n_epochs, "version": version,
-        "best_epoch": best_epoch, "final_params": final,
-    }  # fmt: skip
+    return {**out, "macs": float("nan"), "sets": -1, "epochs": epoch, "capped": 0,
+            "cpu": time.process_time() - start, "switches": switches,
+            "version": version("perforatedai")}  # fmt: skip
 
 
-def run_pai(python: str, seed: int, epochs: int, max_dendrites: int) -> dict:
+def run_pai(python: str, seed: int, a) -> dict:
+    argv = [python, str(Path(__file__).resolve()), "--pai-worker", str(seed), "--epochs",
+            str(a.epochs), "--max-dendrites", str(a.max_dendrites)]  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:  # perforatedai writes into ./<save_name>/
-        out = subprocess.run(
-            [python, str(Path(__file__).resolve()), "--pai-worker", str(seed),
-             "--epochs", str(epochs), "--max-dendrites", str(max_dendrites)],
-            cwd=tmp, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=900,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )  # fmt: skip
+        out = subprocess.run(argv, cwd=tmp, capture_output=True, text=True, timeout=3600,
+                             stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
     if out.returncode != 0:
         raise RuntimeError(f"perforatedai worker failed:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def fmt_table(rows: list[dict], wide_acc: float, wide_params: float) -> str:
-    lines = [
-        "| model | test accuracy (mean ± sd) | parameters | params / wide | acc − wide (pts) | dendrite sets |",
-        "|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        accs, params = r["accs"], r["params"]
-        m, s = statistics.mean(accs), statistics.stdev(accs) if len(accs) > 1 else 0.0
-        p = statistics.mean(params)
-        sets = "–" if r["sets"] is None else "/".join(str(k) for k in r["sets"])
-        lines.append(
-            f"| {r['name']} | {100 * m:.2f} ± {100 * s:.2f} % | {p:.0f} | {p / wide_params:.3f} "
-            f"| {100 * (m - wide_acc):+.2f} | {sets} |"
+def ms(values) -> str:
+    v = [x for x in values if x == x]
+    if not v:
+        return "–"
+    return f"{statistics.mean(v):.2f} ± {statistics.stdev(v) if len(v) > 1 else 0.0:.2f}"
+
+
+def table(results: dict[str, list[dict]], base: str) -> str:
+    rows = ["| network | params | MACs | train CE | train acc % | valid acc % | test acc % | "
+            "test acc − narrow (pts, mean [min, max] over seeds) | sets kept | epochs |",
+            "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    ref = [r["acc_te"] for r in results[base]]
+    for name, runs in results.items():
+        diff = [100 * (r["acc_te"] - b) for r, b in zip(runs, ref)]
+        sets = "/".join(str(r["sets"]) for r in runs) if runs[0]["sets"] >= 0 else "–"
+        rows.append(
+            f"| {name} | {statistics.mean(r['params'] for r in runs):.0f} | "
+            f"{statistics.mean(r['macs'] for r in runs):.0f} | {ms(r['ce_tr'] for r in runs)} | "
+            f"{ms(100 * r['acc_tr'] for r in runs)} | {ms(100 * r['acc_va'] for r in runs)} | "
+            f"{ms(100 * r['acc_te'] for r in runs)} | {statistics.mean(diff):+.2f} "
+            f"[{min(diff):+.2f}, {max(diff):+.2f}] | {sets} | "
+            f"{statistics.mean(r['epochs'] for r in runs):.0f} |"
         )
+    return "\n".join(rows)
+
+
+def reading(results: dict[str, list[dict]]) -> str:
+    """Each dendrite network against each plain network, paired by seed (test accuracy %)."""
+    dend = [n for n in results if "sets" in n or "perforatedai" in n]
+    plain = [n for n in results if n not in dend and not n.startswith("wide")]
+    lines = []
+    for n in dend:
+        acc = [100 * r["acc_te"] for r in results[n]]
+        parts = [
+            f"{paired(acc, [100 * r['acc_te'] for r in results[p]], lower_is_better=False, fmt='{:+.2f}')} {p}"
+            for p in plain
+        ]
+        lines.append(f"- **{n}** " + "; ".join(parts) + ".")
     return "\n".join(lines)
 
 
-def write_docs(text: str) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    old = path.read_text() if path.exists() else "# Benchmarks\n"
-    start = old.find(HEADING)
-    if start >= 0:  # replace our section up to the next level-2 heading
-        nxt = old.find("\n## ", start + len(HEADING))
-        old = old[:start].rstrip("\n") + ("\n\n" + old[nxt + 1 :] if nxt >= 0 else "")
-    new = old.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n"
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(new)
-    os.replace(tmp, path)
+PAI = "narrow + perforatedai (its dendrites)"
+
+
+def train_all(a) -> dict[str, list[dict]]:
+    """Every network of the plan (and perforatedai's with ``--pai-python``) for every seed."""
+    d, k = load_data(), a.max_dendrites
+    probe = add_dendrites(cnn(4), DendriteConfig(), n_sets=k)
+    c_par = closest(lambda c: count_parameters(cnn(c)), count_parameters(probe))
+    c_mac = closest(lambda c: count_macs(cnn(c), d["xte"][:1]), count_macs(probe, d["xte"][:1]))
+    plan = {"wide CNN c=32": ("plain", 32, 0), "narrow CNN c=4": ("plain", 4, 0),
+            f"narrow + {k} sets, gd (fixed K)": ("gd", 4, k),
+            f"narrow + ≤{k} sets, PB cascade": ("cascade", 4, k),
+            f"plain c={c_par} (≈ params of narrow + {k})": ("plain", c_par, 0)}  # fmt: skip
+    if c_mac != c_par:
+        plan[f"plain c={c_mac} (≈ MACs of narrow + {k})"] = ("plain", c_mac, 0)
+    results = {}
+    for name, (kind, c, kk) in plan.items():
+        results[name] = [run(kind, c, kk, s, d, a) for s in a.seeds]
+        print(name, ms(100 * r["acc_te"] for r in results[name]), flush=True)
+    if a.pai_python:
+        results[PAI] = [run_pai(a.pai_python, s, a) for s in a.seeds]
+    return results
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--epochs", type=int, default=100)
-    ap.add_argument("--max-dendrites", type=int, default=2)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    counts = {"--epochs": 150, "--max-dendrites": 2, "--lr-drops": 2, "--candidate-cap": 30}
+    for flag, default in counts.items():
+        ap.add_argument(flag, type=int, default=default)
     ap.add_argument("--pai-python", default=None, help="interpreter with perforatedai installed")
     ap.add_argument("--pai-worker", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--save", help="also write the per-seed rows as JSON here")
+    ap.add_argument("--from-json", nargs="+", help="report saved runs (--save; e.g. one per seed, "
+                    "run in parallel, given in the order of --seeds) instead of training")  # fmt: skip
     ap.add_argument("--write-docs", action="store_true")
     a = ap.parse_args()
     if a.pai_worker is not None:
-        print(json.dumps(pai_worker(a.pai_worker, a.epochs, a.max_dendrites)))
+        print(json.dumps(pai_worker(a.pai_worker, a)))
         return
     torch.set_num_threads(1)
-    d = load_data()
-    seeds = list(range(a.seeds))
-    t0 = time.time()
-    results: dict[str, list[dict]] = {}
-    results["wide MLP 64-128-10"] = [run_plain(128, s, d, a.epochs) for s in seeds]
-    results["narrow MLP 64-8-10"] = [run_plain(8, s, d, a.epochs) for s in seeds]
-    for mode in ("gd", "cascade"):
-        results[f"narrow + dendrites ({mode})"] = [
-            run_dendrites(mode, s, d, a.epochs, a.max_dendrites) for s in seeds
-        ]
-    dend = [r["params"] for m in ("gd", "cascade") for r in results[f"narrow + dendrites ({m})"]]
-    hidden = max(1, round((statistics.mean(dend) - 10) / 75))  # 64h + h + 10h + 10
-    results[f"plain MLP 64-{hidden}-10 (equal params)"] = [
-        run_plain(hidden, s, d, a.epochs) for s in seeds
-    ]
-    pai_note = ""
-    pai_python = a.pai_python
-    if pai_python is None and importlib.util.find_spec("perforatedai") is not None:
-        pai_python = sys.executable
-    if pai_python is not None:
-        runs = [run_pai(pai_python, s, a.epochs, a.max_dendrites) for s in seeds]
-        for r in runs:
-            r["sets"] = None
-        results["narrow + perforatedai (its dendrites)"] = runs
-        pai_note = (
-            f"perforatedai {runs[0]['version']} ran in `{pai_python}` (its own torch), "
-            "non-interactively, with `set_configuration_confirmed(True)` and graph saving "
-            f"patched out; per seed: epochs used {[r['epochs'] for r in runs]}, best-validation "
-            f"epoch {[r['best_epoch'] for r in runs]}, parameters there "
-            f"{[r['params'] for r in runs]} (`UPA.count_params`) and at the end "
-            f"{[r['final_params'] for r in runs]}. The open-source "
-            "package builds dendrites *without* Perforated Backpropagation (gradient-trained), "
-            "so it is comparable with our `gd` mode."
-        )
+    if a.from_json:
+        results, wall = {}, 0.0
+        for path in a.from_json:
+            saved = json.loads(Path(path).read_text())
+            for name, rows in saved["results"].items():
+                results.setdefault(name, []).extend(rows)
+            wall = max(wall, saved["wall"])
     else:
-        pai_note = (
-            "perforatedai not included: not importable here and no `--pai-python` given "
-            "(it installs torch of its own; use a separate venv)."
-        )
-    wall = time.time() - t0
-    cpu = sum(
-        resource.getrusage(w).ru_utime for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-    )
-    wide = results["wide MLP 64-128-10"]
-    wide_acc = statistics.mean(r["acc"] for r in wide)
-    wide_params = statistics.mean(r["params"] for r in wide)
-    rows = []
-    for name, runs in results.items():
-        sets = [r["sets"] for r in runs] if name.startswith("narrow + dendrites") else None
-        rows.append({"name": name, "accs": [r["acc"] for r in runs],
-                     "params": [r["params"] for r in runs], "sets": sets})  # fmt: skip
-    table = fmt_table(rows, wide_acc, wide_params)
-    text = "\n".join([
-        HEADING, "",
-        f"`benchmarks/perforate_classification.py --seeds {a.seeds} --epochs {a.epochs} "
-        f"--max-dendrites {a.max_dendrites}`: scikit-learn digits (1797 8×8 images, fixed "
-        "stratified 60/20/20 split), Adam lr 1e-2, minibatch 64, the same epoch budget for "
-        "every model (dendrite phases included), test accuracy at the best validation "
-        f"cross-entropy checkpoint; {len(seeds)} seeds; plateau = {PATIENCE} epochs without "
-        f"{THRESHOLD:g} relative improvement (perforatedai: n_epochs_to_switch={PATIENCE}); "
-        f"torch {torch.__version__}, 1 thread; "
-        f"CPU time {cpu:.0f} s, wall time {wall:.0f} s (shared 2-core machine, load "
-        f"{os.getloadavg()[0]:.0f}). Dendrite sets column: sets kept per seed.",
-        "", table, "", pai_note, "",
-    ])  # fmt: skip
+        t0 = time.time()
+        results = train_all(a)
+        wall = time.time() - t0
+    if a.save:
+        Path(a.save).write_text(json.dumps({"results": results, "wall": wall}))
+    k = a.max_dendrites
+    note = "perforatedai: not run (no `--pai-python`)."
+    if PAI in results:
+        runs = results[PAI]
+        note = (f"perforatedai {runs[0]['version']} (open-source dendrites, no Perforated "
+                f"Backpropagation), in its own environment; switches at epochs "
+                f"{[r['switches'] for r in runs]}; parameters at our checkpoint "
+                f"{[r['params'] for r in runs]}.")  # fmt: skip
+    cpu = sum(r["cpu"] for runs in results.values() for r in runs)
+    text = (f"`OMP_NUM_THREADS=1 .venv/bin/python benchmarks/perforate_classification.py --seeds "
+            f"{' '.join(map(str, a.seeds))} --epochs {a.epochs} --max-dendrites {k} --lr-drops "
+            f"{a.lr_drops}{' --pai-python PY' if PAI in results else ''} --write-docs`: MNIST-1D "
+            f"(10 000 procedurally generated sequences, `mnist1d` from PyPI, no download), "
+            f"train 6 400 / valid 1 600 / test 2 000 (untouched until the end); small 1-D CNNs; "
+            f"Adam lr {LR:g}, minibatch {BATCH}, at most {a.epochs} epochs for every network "
+            f"(dendrite phases included), learning rate x 0.1 at each validation plateau "
+            f"({PATIENCE} epochs without {THRESHOLD:g} relative improvement), {a.lr_drops} drops "
+            f"per neuron phase; checkpoint = best validation cross-entropy; {len(a.seeds)} seeds "
+            f"(weights, batches, dendrites); torch {torch.__version__}, {platform.machine()}, 1 "
+            f"thread; CPU {cpu:.0f} s, wall {wall:.0f} s. Train CE/acc: the "
+            f"training split at the chosen checkpoint. mean ± sd over seeds.\n\n"
+            f"{table(results, 'narrow CNN c=4')}\n\n{note}\n\n"
+            f"Paired by seed on test accuracy (beats / loses when the mean difference exceeds two "
+            f"standard errors):\n\n{reading(results)}\n")  # fmt: skip
     print(text)
     if a.write_docs:
-        write_docs(text)
+        from _docs import write_section
+
+        write_section(HEADING, text)
 
 
 if __name__ == "__main__":

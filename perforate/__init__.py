@@ -27,6 +27,7 @@ Example
 """
 
 from perforate.config import DendriteConfig
+from perforate.conv import DendriticConv
 from perforate.convert import (
     add_dendrite_set,
     add_dendrites,
@@ -34,7 +35,8 @@ from perforate.convert import (
     dendritic_layers,
     remove_dendrites,
 )
-from perforate.layer import DendriteSet, DendriticLinear
+from perforate.flops import count_macs
+from perforate.layer import DendriteSet, DendriticLayer, DendriticLinear
 from perforate.objectives import correlation_loss, covariance, covariance_scores
 from perforate.schedule import Action, Phase, PhaseSchedule
 from perforate.train import CandidateOptimizer, EpochRecord, TrainResult, train
@@ -44,6 +46,8 @@ __all__ = [
     "CandidateOptimizer",
     "DendriteConfig",
     "DendriteSet",
+    "DendriticConv",
+    "DendriticLayer",
     "DendriticLinear",
     "EpochRecord",
     "Phase",
@@ -52,6 +56,7 @@ __all__ = [
     "add_dendrite_set",
     "add_dendrites",
     "correlation_loss",
+    "count_macs",
     "count_parameters",
     "covariance",
     "covariance_scores",

@@ -10,6 +10,7 @@ from torch import nn
 
 MODES = ("gd", "cascade")
 ACTIVATIONS = ("sigmoid", "tanh")
+SCHEDULES = ("plateau", "pb")
 
 LayerSelector = tuple[str, ...] | Callable[[str, nn.Module], bool] | None
 
@@ -27,14 +28,21 @@ class DendriteConfig:
     activation : {"sigmoid", "tanh"}
         Dendrite nonlinearity ``sigma``.
     layers : tuple of str, callable or None
-        Which ``nn.Linear`` modules to wrap. ``None``: every module whose type is exactly
-        ``nn.Linear``. A tuple: qualified module names as in ``model.named_modules()``
-        (each must exist and be an ``nn.Linear``). A callable ``(name, module) -> bool`` is
-        asked for every ``nn.Linear``.
+        Which modules to wrap: ``nn.Linear``, ``nn.Conv1d`` and ``nn.Conv2d`` are supported.
+        ``None``: every module whose type is exactly one of those. A tuple: qualified module
+        names as in ``model.named_modules()`` (each must exist and be of a supported type).
+        A callable ``(name, module) -> bool`` is asked for every supported module.
     init_scale : float
         Dendrite input weights ``D`` start uniform in ``±init_scale / sqrt(in_features)``;
         cascade weights ``u`` uniform in ``±init_scale / sqrt(k)``. Output weights ``v`` start
         at zero, so adding a set never changes the function.
+    schedule : {"plateau", "pb"} or None
+        The phase schedule. ``"plateau"``: switch at the first plateau of the validation
+        score. ``"pb"`` (Perforated Backpropagation's schedule): at a plateau first drop the
+        learning rate (ReduceLROnPlateau style, ``lr_factor``), and switch only at a plateau
+        after ``lr_drops`` drops; the best checkpoint is reloaded at every switch.
+        ``None``: ``"pb"`` in ``cascade`` mode, ``"plateau"`` in ``gd`` mode
+        (:attr:`schedule_name`).
     patience : int
         Neuron phase: epochs without relative improvement > ``threshold`` before a plateau.
     threshold : float
@@ -49,20 +57,42 @@ class DendriteConfig:
         Dendrite phase: epochs without relative increase of the covariance score > ``threshold``
         before the candidates are accepted.
     candidate_epochs : int
-        Largest number of epochs in one dendrite (candidate) phase.
+        Cap on the epochs of one dendrite (candidate) phase; a phase that reaches it is
+        reported (:attr:`perforate.TrainResult.candidate_capped`).
+    candidate_steps : int
+        Adam steps on the candidates per recorded training step. The network is frozen in a
+        dendrite phase, so the dendrites' inputs and the neurons' errors of a step do not
+        change; they are cached and reused (as in Cascade-Correlation), which makes a
+        candidate phase cheap where one training step is expensive (an SDE rollout).
+    lr_factor : float
+        ``"pb"`` schedule: the learning rate is multiplied by this at each drop (0 < f < 1).
+    lr_drops : int
+        ``"pb"`` schedule: learning-rate drops in a neuron phase before a switch.
+    detach_input : bool
+        ``cascade`` mode: detach the dendrites' input (the "perforation": no error flows
+        through a dendrite into earlier layers). Set False where the model is unrolled in
+        time (an SDE rollout): detaching there also removes the dendrites' share of the
+        state derivative from backpropagation through time and biases every gradient;
+        with False autograd gives the exact gradient, and what trains what is unchanged
+        (accepted dendrites frozen but ``v``, candidates trained by correlation).
     """
 
     mode: str = "gd"
     activation: str = "sigmoid"
     layers: LayerSelector = None
     init_scale: float = 1.0
+    schedule: str | None = None
     patience: int = 5
     threshold: float = 1e-3
     max_dendrites: int = 2
     max_tries: int = 1
     candidate_lr: float = 1e-2
     candidate_patience: int = 3
-    candidate_epochs: int = 20
+    candidate_epochs: int = 100
+    candidate_steps: int = 1
+    lr_factor: float = 0.1
+    lr_drops: int = 1
+    detach_input: bool = True
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -70,6 +100,16 @@ class DendriteConfig:
         if self.activation not in ACTIVATIONS:
             raise ValueError(
                 f"DendriteConfig.activation must be one of {ACTIVATIONS}, got {self.activation!r}"
+            )
+        if self.schedule is not None and self.schedule not in SCHEDULES:
+            raise ValueError(
+                f"DendriteConfig.schedule must be one of {SCHEDULES} or None, got {self.schedule!r}"
+            )
+        if not (math.isfinite(self.lr_factor) and 0 < self.lr_factor < 1):
+            raise ValueError(f"DendriteConfig.lr_factor must be in (0, 1), got {self.lr_factor}")
+        if not isinstance(self.detach_input, bool):
+            raise TypeError(
+                f"DendriteConfig.detach_input must be a bool, got {self.detach_input!r}"
             )
         if not (self.layers is None or callable(self.layers) or isinstance(self.layers, tuple)):
             raise TypeError(
@@ -84,9 +124,16 @@ class DendriteConfig:
                 raise ValueError(f"DendriteConfig.{name} must be a positive number, got {value}")
         if not (math.isfinite(self.threshold) and self.threshold >= 0):
             raise ValueError(f"DendriteConfig.threshold must be >= 0, got {self.threshold}")
-        for name in ("patience", "candidate_patience", "candidate_epochs"):
+        for name in ("patience", "candidate_patience", "candidate_epochs", "candidate_steps"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"DendriteConfig.{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("max_dendrites", "max_tries"):
+        for name in ("max_dendrites", "max_tries", "lr_drops"):
             if int(getattr(self, name)) < 0:
                 raise ValueError(f"DendriteConfig.{name} must be >= 0, got {getattr(self, name)}")
+
+    @property
+    def schedule_name(self) -> str:
+        """The schedule in force: ``schedule``, or the mode's default when it is None."""
+        if self.schedule is not None:
+            return self.schedule
+        return "pb" if self.mode == "cascade" else "plateau"

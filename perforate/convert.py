@@ -7,12 +7,30 @@ import torch
 from torch import Tensor, nn
 
 from perforate.config import DendriteConfig
-from perforate.layer import DendriticLinear
+from perforate.conv import DendriticConv
+from perforate.layer import DendriticLayer, DendriticLinear
+
+# Wrappable module types (exact types: subclasses may compute something else) -> wrapper.
+WRAPPERS: dict[type[nn.Module], type[DendriticLayer]] = {
+    nn.Linear: DendriticLinear,
+    nn.Conv1d: DendriticConv,
+    nn.Conv2d: DendriticConv,
+}
+SUPPORTED = "nn.Linear, nn.Conv1d or nn.Conv2d"
 
 
-def dendritic_layers(model: nn.Module) -> list[tuple[str, DendriticLinear]]:
-    """All ``DendriticLinear`` modules of ``model`` as ``(qualified name, module)`` pairs."""
-    return [(n, m) for n, m in model.named_modules() if isinstance(m, DendriticLinear)]
+def dendritic_layers(model: nn.Module) -> list[tuple[str, DendriticLayer]]:
+    """All dendritic layers of ``model`` as ``(qualified name, module)`` pairs."""
+    return [(n, m) for n, m in model.named_modules() if isinstance(m, DendriticLayer)]
+
+
+def _problem(m: nn.Module) -> str | None:
+    """Why ``m`` (of a supported type) cannot be wrapped, or None."""
+    if m.bias is None:
+        return f"{type(m).__name__} without bias"
+    if getattr(m, "padding_mode", "zeros") != "zeros":
+        return f"padding_mode={m.padding_mode!r}"
+    return None
 
 
 def _select(model: nn.Module, config: DendriteConfig) -> list[str]:
@@ -30,34 +48,36 @@ def _select(model: nn.Module, config: DendriteConfig) -> list[str]:
             m = modules.get(name)
             if m is None:
                 bad.append(f"{name!r} (no such module)")
-            elif isinstance(m, DendriticLinear) or name in inside:
-                bad.append(f"{name!r} (already part of a DendriticLinear)")
-            elif type(m) is not nn.Linear:
-                bad.append(f"{name!r} (is {type(m).__name__}, not nn.Linear)")
-            elif m.bias is None:
-                bad.append(f"{name!r} (nn.Linear without bias)")
+            elif isinstance(m, DendriticLayer) or name in inside:
+                bad.append(f"{name!r} (already part of a dendritic layer)")
+            elif type(m) not in WRAPPERS:
+                bad.append(f"{name!r} (is {type(m).__name__}, not {SUPPORTED})")
+            elif _problem(m):
+                bad.append(f"{name!r} ({_problem(m)})")
         if bad:
             raise ValueError(
                 "add_dendrites cannot wrap: "
                 + ", ".join(bad)
-                + ". Choose names of nn.Linear layers with a bias from model.named_modules()."
+                + f". Choose names of {SUPPORTED} layers with a bias (zero padding) from "
+                "model.named_modules()."
             )
         return list(dict.fromkeys(config.layers))
     names = []
     for name, m in modules.items():
-        if type(m) is not nn.Linear or name in inside:
+        if type(m) not in WRAPPERS or name in inside:
             continue
         if config.layers is not None and not config.layers(name, m):
             continue
-        if m.bias is None:
+        if _problem(m):
             raise ValueError(
-                f"add_dendrites cannot wrap {name or '<root>'!r}: nn.Linear without bias. "
-                "Exclude it with DendriteConfig.layers or rebuild it with bias=True."
+                f"add_dendrites cannot wrap {name or '<root>'!r}: {_problem(m)}. Exclude it "
+                "with DendriteConfig.layers or rebuild it with bias=True and zero padding."
             )
         names.append(name)
     if not names:
         raise ValueError(
-            "add_dendrites found no nn.Linear layer to wrap (DendriteConfig.layers selected none)"
+            f"add_dendrites found no {SUPPORTED} layer to wrap (DendriteConfig.layers selected "
+            "none)"
         )
     return names
 
@@ -69,12 +89,15 @@ def add_dendrites(
     n_sets: int = 0,
     generator: torch.Generator | None = None,
 ) -> nn.Module:
-    """Replace the chosen ``nn.Linear`` layers of ``model`` by ``DendriticLinear`` in place.
+    """Replace the chosen layers of ``model`` by dendritic layers in place.
+
+    ``nn.Linear`` becomes :class:`~perforate.DendriticLinear`, ``nn.Conv1d`` and ``nn.Conv2d``
+    become :class:`~perforate.DendriticConv` (one dendrite per output channel).
 
     Parameters
     ----------
     model : nn.Module
-        Any model. If ``model`` itself is an ``nn.Linear`` the wrapper is returned instead.
+        Any model. If ``model`` itself is a supported layer the wrapper is returned instead.
     config : DendriteConfig, optional
         Which layers (``config.layers``), mode, activation and init scale.
     n_sets : int
@@ -92,8 +115,8 @@ def add_dendrites(
     Raises
     ------
     ValueError
-        Naming every module that cannot be wrapped (missing name, not an ``nn.Linear``,
-        no bias, already wrapped), or when nothing is selected.
+        Naming every module that cannot be wrapped (missing name, unsupported type, no bias,
+        non-zero padding mode, already wrapped), or when nothing is selected.
     """
     config = DendriteConfig() if config is None else config
     if not isinstance(config, DendriteConfig):
@@ -102,19 +125,18 @@ def add_dendrites(
         raise ValueError(f"n_sets must be >= 0, got {n_sets}")
     names = _select(model, config)
     if names == [""]:
-        return DendriticLinear(model, config, n_sets=n_sets, generator=generator)
+        return WRAPPERS[type(model)](model, config, n_sets=n_sets, generator=generator)
     for name in names:
         parent_name, _, child = name.rpartition(".")
         parent = model.get_submodule(parent_name)
-        wrapped = DendriticLinear(
-            parent.get_submodule(child), config, n_sets=n_sets, generator=generator
-        )
+        layer = parent.get_submodule(child)
+        wrapped = WRAPPERS[type(layer)](layer, config, n_sets=n_sets, generator=generator)
         setattr(parent, child, wrapped)
     return model
 
 
 def add_dendrite_set(model: nn.Module, *, generator: torch.Generator | None = None) -> int:
-    """Add one new dendrite set (``v`` = 0) to every ``DendriticLinear`` of ``model``.
+    """Add one new dendrite set (``v`` = 0) to every dendritic layer of ``model``.
 
     Returns
     -------
@@ -123,7 +145,7 @@ def add_dendrite_set(model: nn.Module, *, generator: torch.Generator | None = No
     """
     layers = dendritic_layers(model)
     if not layers:
-        raise ValueError("model has no DendriticLinear layer; call add_dendrites(model) first")
+        raise ValueError("model has no dendritic layer; call add_dendrites(model) first")
     for _, layer in layers:
         layer.add_set(generator=generator)
     return len(layers)
@@ -132,7 +154,8 @@ def add_dendrite_set(model: nn.Module, *, generator: torch.Generator | None = No
 def count_parameters(model: nn.Module, *, trainable_only: bool = False) -> int:
     """Number of scalar parameters, dendrite sets counted, pending cascade candidates not.
 
-    For ``Linear(i, o)`` with ``K`` sets this is ``(K+1)(i o + o) + K o + o K (K-1) / 2``.
+    For ``Linear(i, o)`` with ``K`` sets this is ``(K+1)(i o + o) + K o + o K (K-1) / 2``
+    (for a convolution ``i o`` is the number of kernel weights).
     """
     skip = {
         id(p)
@@ -147,7 +170,7 @@ def count_parameters(model: nn.Module, *, trainable_only: bool = False) -> int:
     )
 
 
-def _constant_shift(layer: DendriticLinear) -> tuple[Tensor, list[int]]:
+def _constant_shift(layer: DendriticLayer) -> tuple[Tensor, list[int]]:
     """What the layer's dendrites add when that is a constant: (shift (o,), sets that are not).
 
     A dendrite ``h_{k,n}`` is input-independent when its input weights ``D_{k,n}`` are zero
@@ -159,7 +182,7 @@ def _constant_shift(layer: DendriticLinear) -> tuple[Tensor, list[int]]:
         values: list[Tensor] = []  # per set, (o,) value of h where constant
         bad: list[int] = []
         for k, s in enumerate(layer.sets):
-            c = (s.weight == 0).all(1)
+            c = (s.weight.flatten(1) == 0).all(1)
             a = s.bias.clone()
             for j in range(k):
                 c = c & ((s.u[:, j] == 0) | constant[j])
@@ -174,7 +197,7 @@ def _constant_shift(layer: DendriticLinear) -> tuple[Tensor, list[int]]:
 
 
 def remove_dendrites(model: nn.Module, *, fuse: bool = True) -> nn.Module:
-    """Turn every ``DendriticLinear`` of ``model`` back into its plain ``nn.Linear``, in place.
+    """Turn every dendritic layer of ``model`` back into its plain layer, in place.
 
     The pair of :func:`add_dendrites`, like ``torch.nn.utils.parametrize``'s
     ``remove_parametrizations``: each wrapper is replaced by its ``base`` layer (the same
@@ -199,28 +222,28 @@ def remove_dendrites(model: nn.Module, *, fuse: bool = True) -> nn.Module:
     ----------
     model : nn.Module
         A model passed through :func:`add_dendrites`. If ``model`` itself is a
-        ``DendriticLinear`` its ``nn.Linear`` is returned instead.
+        dendritic layer its base layer is returned instead.
     fuse : bool
         Keep what the dendrites compute (exactly, or refuse); False drops them.
 
     Returns
     -------
     nn.Module
-        ``model`` without ``DendriticLinear`` layers.
+        ``model`` without dendritic layers.
 
     Raises
     ------
     TypeError
         ``fuse`` is not a bool.
     ValueError
-        ``model`` has no ``DendriticLinear``; or ``fuse=True`` and a dendrite with non-zero
+        ``model`` has no dendritic layer; or ``fuse=True`` and a dendrite with non-zero
         output weight depends on the input.
     """
     if not isinstance(fuse, bool):
         raise TypeError(f"fuse must be True or False, got {fuse!r}")
     layers = dendritic_layers(model)
     if not layers:
-        raise ValueError("remove_dendrites: model has no DendriticLinear layer (nothing to remove)")
+        raise ValueError("remove_dendrites: model has no dendritic layer (nothing to remove)")
     shifts = {}
     if fuse:  # check every layer before changing any: no half-converted model
         bad = []
@@ -231,8 +254,8 @@ def remove_dendrites(model: nn.Module, *, fuse: bool = True) -> nn.Module:
         if bad:
             raise ValueError(
                 "remove_dendrites cannot fuse dendrites that depend on the input (non-zero "
-                f"input and output weights) into nn.Linear: {', '.join(bad)}. A dendrite is "
-                "nonlinear in its input; keep the DendriticLinear layers, or pass fuse=False to "
+                f"input and output weights) into the base layer: {', '.join(bad)}. A dendrite is "
+                "nonlinear in its input; keep the dendritic layers, or pass fuse=False to "
                 "drop the dendrites (the function changes)"
             )
     for name, layer in layers:

@@ -2,13 +2,21 @@
 
 Public names::
 
-    compress(model, train, *, valid, widths, max_dendrites, mode, tolerance, config, seed)
-        -> CompressionResult(table, best, best_model, compressed, tolerance, mode)
+    compress(model, train, *, valid, test, widths, max_dendrites, mode, tolerance, config, seed)
+        -> CompressionResult(table, best, rule, best_model, compressed, tolerance, mode)
     equal_width(config, n_parameters) -> int     width of the equal-parameter plain control
-    plain_parameters(config, width) -> int
+    equal_macs_width(config, macs) -> int        width of the equal-compute plain control
+    plain_parameters(config, width), plain_macs(config, width), model_macs(model) -> int
 """
 
-from cellsde.compression.candidates import build_candidate, equal_width, plain_parameters
+from cellsde.compression.candidates import (
+    build_candidate,
+    equal_macs_width,
+    equal_width,
+    model_macs,
+    plain_macs,
+    plain_parameters,
+)
 from cellsde.compression.core import KINDS, CompressionResult, compress
 
 __all__ = [
@@ -16,6 +24,9 @@ __all__ = [
     "CompressionResult",
     "build_candidate",
     "compress",
+    "equal_macs_width",
     "equal_width",
+    "model_macs",
+    "plain_macs",
     "plain_parameters",
 ]

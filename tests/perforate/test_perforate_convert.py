@@ -52,7 +52,7 @@ def test_all_linear_with_bias_by_predicate_and_no_double_wrap():
     cfg = DendriteConfig(layers=lambda name, m: m.bias is not None)
     add_dendrites(net, cfg)
     assert [n for n, _ in dendritic_layers(net)] == ["enc.0", "enc.2", "head"]
-    with pytest.raises(ValueError, match=r"no nn\.Linear"):
+    with pytest.raises(ValueError, match=r"no nn\.Linear, nn\.Conv1d or nn\.Conv2d"):
         add_dendrites(net, cfg)  # the wrapped bases are not wrapped again
 
 
@@ -61,14 +61,14 @@ def test_precise_errors_name_each_bad_module():
     with pytest.raises(ValueError) as info:
         add_dendrites(net, DendriteConfig(layers=("enc.1", "missing", "nobias", "head")))
     msg = str(info.value)
-    assert "'enc.1' (is Tanh, not nn.Linear)" in msg
+    assert "'enc.1' (is Tanh, not nn.Linear, nn.Conv1d or nn.Conv2d)" in msg
     assert "'missing' (no such module)" in msg
-    assert "'nobias' (nn.Linear without bias)" in msg
+    assert "'nobias' (Linear without bias)" in msg
     assert "'head'" not in msg
     with pytest.raises(ValueError, match="'nobias'"):
         add_dendrites(Net(), DendriteConfig())  # all Linear includes the bias-free one
     add_dendrites(net, DendriteConfig(layers=("head",)))
-    with pytest.raises(ValueError, match="already part of a DendriticLinear"):
+    with pytest.raises(ValueError, match="already part of a dendritic layer"):
         add_dendrites(net, DendriteConfig(layers=("head", "head.base")))
     with pytest.raises(ValueError, match="add_dendrites"):
         add_dendrite_set(nn.Sequential(nn.Linear(2, 2)))

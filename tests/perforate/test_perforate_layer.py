@@ -125,8 +125,9 @@ def test_records_only_with_candidate_and_grad():
     assert layer.n_records == 0
     y = layer(x)
     (y * 2).sum().backward()
-    o, e = layer.pop_records()
-    assert o.shape == e.shape == (8, 3)
+    xs, hs, e = layer.pop_records()
+    assert torch.equal(xs, x) and not xs.requires_grad
+    assert len(hs) == 1 and hs[0].shape == e.shape == (8, 3) and not hs[0].requires_grad
     torch.testing.assert_close(e, torch.full((8, 3), 2.0))
     assert layer.n_records == 0 and layer.pop_records() is None
 

@@ -77,7 +77,7 @@ def test_root_layer_and_bad_inputs():
     lin = nn.Linear(3, 2)
     wrapped = add_dendrites(lin, n_sets=1)
     assert remove_dendrites(wrapped) is lin
-    with pytest.raises(ValueError, match="no DendriticLinear"):
+    with pytest.raises(ValueError, match="no dendritic layer"):
         remove_dendrites(net())
     with pytest.raises(TypeError, match="fuse must be True or False"):
         remove_dendrites(add_dendrites(net()), fuse="yes")

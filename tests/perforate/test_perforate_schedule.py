@@ -6,8 +6,9 @@ import pytest
 
 from perforate import Action, DendriteConfig, Phase, PhaseSchedule
 
-C, ADD, NEURON, RETRY, STOP = (
+C, R, ADD, NEURON, RETRY, STOP = (
     Action.CONTINUE,
+    Action.REDUCE_LR,
     Action.ADD_DENDRITES,
     Action.START_NEURON_PHASE,
     Action.RESTORE_BEST_AND_RETRY,
@@ -72,6 +73,27 @@ TABLE = [
         [C, C, ADD, C, C, NEURON],
         [0, 0, 1, 1, 1, 1],
     ),
+    (
+        "pb: a plateau first drops the learning rate; the switch comes after lr_drops drops",
+        {"kind": "pb", "lr_drops": 1, "max_dendrites": 1},
+        [1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.5],
+        [C, C, R, C, ADD, C, C, R, C, STOP],
+        [0, 0, 0, 0, 1, 1, 1, 1, 1, 1],
+    ),
+    (
+        "pb with two drops per phase, and max_dendrites=0 (a plain ReduceLROnPlateau run)",
+        {"kind": "pb", "lr_drops": 2, "max_dendrites": 0},
+        [3.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0],
+        [C, C, C, R, C, R, C, STOP],
+        [0] * 8,
+    ),
+    (
+        "plateau ignores lr_drops",
+        {"kind": "plateau", "lr_drops": 3, "max_dendrites": 0},
+        [3.0, 2.0, 2.0, 2.0],
+        [C, C, C, STOP],
+        [0, 0, 0, 0],
+    ),
 ]
 
 
@@ -95,6 +117,31 @@ def test_phase_best_and_flags():
     assert sch.observe(-10.0) is C and not sch.is_best and sch.best_score == 2.0
     assert sch.observe(-9.0) is NEURON and sch.phase is Phase.NEURON
     assert sch.observe(1.0) is C and sch.is_best and sch.best_n_sets == 1
+
+
+def test_pb_cap_is_recorded_and_settings_name_the_schedule():
+    sch = PhaseSchedule(mode="cascade", kind="pb", patience=2, threshold=0.0, lr_drops=0,
+                        max_dendrites=2, candidate_epochs=2, candidate_patience=1)  # fmt: skip
+    got = [sch.observe(s) for s in [1.0, 1.0, 1.0, -1.0, -2.0, 0.9, 0.9, 0.9, -1.0]]
+    assert got == [C, C, ADD, C, NEURON, C, C, ADD, C]
+    assert sch.capped == [True]  # first phase: cap hit with the score still rising
+    assert sch.observe(-1.0) is NEURON and sch.capped == [True, False]  # second: plateau
+    assert sch.restore_at_switch and not PhaseSchedule().restore_at_switch
+    assert sch.settings()["kind"] == "pb" and sch.settings()["candidate_epochs"] == 2
+    cfg = DendriteConfig(mode="cascade")
+    assert cfg.schedule is None and cfg.schedule_name == "pb"
+    assert DendriteConfig().schedule_name == "plateau"
+    assert PhaseSchedule.from_config(cfg).kind == "pb"
+    with pytest.raises(ValueError, match="kind"):
+        PhaseSchedule(kind="reduce")
+    with pytest.raises(ValueError, match="schedule"):
+        DendriteConfig(schedule="reduce")
+    with pytest.raises(ValueError, match="lr_factor"):
+        DendriteConfig(lr_factor=1.0)
+    with pytest.raises(TypeError, match="detach_input"):
+        DendriteConfig(detach_input=0)
+    with pytest.raises(ValueError, match="candidate_steps"):
+        DendriteConfig(candidate_steps=0)
 
 
 def test_from_config_and_errors():

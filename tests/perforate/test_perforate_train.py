@@ -1,5 +1,7 @@
 """Correlation training, the train() driver, and bounded hook buffers in an SDE-like loop."""
 
+import copy
+
 import pytest
 import torch
 from torch import nn
@@ -10,6 +12,7 @@ from perforate import (
     DendriticLinear,
     PhaseSchedule,
     add_dendrites,
+    covariance_scores,
     dendritic_layers,
     train,
 )
@@ -185,3 +188,49 @@ def test_train_errors():
     with pytest.raises(RuntimeError, match=r"optimizer\.step"):
         train(_sde_model(), step=lambda m, o: None, evaluate=lambda m: 1.0,
               schedule=PhaseSchedule(mode="cascade", patience=1), optimizer_factory=opt)  # fmt: skip
+
+
+def test_pb_train_drops_the_rate_and_reloads_the_best_checkpoint_at_a_switch():
+    model = add_dendrites(nn.Sequential(nn.Linear(2, 3)), DendriteConfig(lr_factor=0.1))
+    base = model[0].base
+    seen = []  # (base weight at the start of the step, learning rate)
+
+    def step(m, opt):
+        seen.append((base.weight.detach().clone(), opt.param_groups[0]["lr"]))
+        with torch.no_grad():
+            base.weight.add_(1.0)  # every epoch moves the weights: a restore is visible
+
+    scores = iter([1.0, 2.0, 2.0, 2.0, 2.0, 2.0])
+    sch = PhaseSchedule(mode="gd", kind="pb", patience=2, threshold=0.0, lr_drops=1,
+                        max_dendrites=1)  # fmt: skip
+    w0 = base.weight.detach().clone()
+    res = train(model, step=step, evaluate=lambda m: next(scores), schedule=sch,
+                optimizer_factory=lambda p: torch.optim.SGD(p, lr=0.5), max_epochs=6)  # fmt: skip
+    assert [r.action for r in res.history] == ["continue", "continue", "reduce_lr", "continue",
+                                                "add_dendrites", "continue"]  # fmt: skip
+    assert [lr for _, lr in seen] == pytest.approx([0.5, 0.5, 0.5, 0.05, 0.05, 0.5])
+    assert [r.lr for r in res.history] == pytest.approx([lr for _, lr in seen])
+    assert torch.equal(seen[5][0], w0 + 1)  # the switch reloaded the best (epoch 1) weights
+    assert res.schedule["kind"] == "pb" and res.schedule["lr_drops"] == 1
+
+
+def test_candidate_steps_reuse_the_cached_inputs_and_errors():
+    torch.manual_seed(0)
+    x, t = _residual_task(64)
+    cfg = DendriteConfig(mode="cascade", candidate_steps=5, candidate_lr=0.05)
+    layer = DendriticLinear(nn.Linear(2, 1), cfg)
+    layer.start_candidate(generator=torch.Generator().manual_seed(3))
+    twin = copy.deepcopy(layer.candidate)
+    opt = CandidateOptimizer(layer)
+    opt.zero_grad()
+    ((layer(x) - t) ** 2).mean().backward()
+    e = (2 * (layer(x) - t) / len(x)).detach()  # dL/dy of the recorded call
+    opt.step()
+    adam = torch.optim.Adam(twin.parameters(), lr=0.05)
+    for _ in range(5):  # five ascent steps on the same inputs and errors
+        adam.zero_grad()
+        (-covariance_scores(layer.branch(twin, x, []), e).sum()).backward()
+        adam.step()
+    torch.testing.assert_close(layer.candidate.weight, twin.weight)
+    torch.testing.assert_close(layer.candidate.bias, twin.bias)
+    assert len(opt.scores) == 1 and layer.n_records == 0

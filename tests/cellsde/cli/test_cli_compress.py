@@ -1,3 +1,4 @@
+import json
 import sys
 from pathlib import Path
 
@@ -34,13 +35,14 @@ def test_compress_cli_prints_table_and_writes_a_loadable_model(files, tmp_path, 
             "1", "--valid-groups", "4", "--epochs", "2", "--tolerance", "1000", "--table", str(table)]  # fmt: skip
     assert main(argv) == 0
     text = capsys.readouterr().out
-    for word in ("wide", "narrow", "dendrites", "plain-equal", "valid_tw2", "best: w2"):
+    for word in ("wide", "narrow", "dendrites", "plain-equal", "valid_tw2", "best: w2",
+                 "rule: smallest network", "validation groups"):  # fmt: skip
         assert word in text
     small = load_model(out)
     assert small.config.hidden == (2, 2) and not dendritic_layers(small)
     assert small.metadata["compression"]["candidate"] == "w2"
     with xr.open_dataset(table, engine="h5netcdf") as t:
-        assert t.sizes["candidate"] == 4 and t.attrs["best"] == "w2"
+        assert t.sizes["candidate"] == 5 and t.attrs["best"] == "w2"
 
 
 def test_compress_cli_writes_the_dendrite_model_it_picks(files, tmp_path, capsys):
@@ -54,6 +56,43 @@ def test_compress_cli_writes_the_dendrite_model_it_picks(files, tmp_path, capsys
     assert ("best:" in text) != ("wrote the wide model unchanged" in text)
     if "unchanged" in text:
         assert small.config.hidden == (8, 8)
+
+
+def test_compress_cli_nfkb_shaped_model_with_a_test_split(tmp_path, capsys):
+    """Like the NF-kB END-nSDE: 3 species, 2 observed, noise on a subset, fit options stored
+    under metadata "fit" by the benchmarks; the choice is made on untouched test groups."""
+    import numpy as np
+
+    base = damped_dataset(n_per_group=8, grid=(-1.0, 0.0, 1.0), n_times=4)
+    x = base["x"].values
+    hidden = np.full((*x.shape[:2], 1), np.nan)
+    hidden[:, 0, 0] = 0.5  # known initial state, never observed later
+    ds = (
+        base.drop_vars(["x", "species"])
+        .assign(x=(("cell", "time", "species"), np.concatenate([x, hidden], -1)))
+        .assign_coords(species=["x1", "x2", "hidden"])
+    )
+    data = tmp_path / "nfkb_like.nc"
+    save_dataset(ds, data)
+    cfg = ENDnSDEConfig(species=("x1", "x2", "hidden"), params=("omega1", "omega2"), hidden=(8, 8),
+                        noisy_species=("x2",), time_units="h")  # fmt: skip
+    fit = '{"dt": 0.1, "lr": 0.01, "epochs": 2, "observed": ["x1", "x2"], "standardize": true}'
+    model = tmp_path / "wide.pt"
+    save_model(ENDnSDE(cfg, seed=0), model, metadata={"fit": fit})
+    groups = sorted({str(g) for g in ds["group"].values})
+    argv = ["compress", str(model), str(data), "--out", str(tmp_path / "s.pt"), "--widths", "2",
+            "--max-dendrites", "1", "--valid-groups", groups[1], "--test-groups", groups[3],
+            "--tolerance", "1000"]  # fmt: skip
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "test groups (nothing steered on them)" in text and "best: w2" in text
+    small = load_model(tmp_path / "s.pt")
+    assert small.config.noisy_species == ("x2",)
+    used = json.loads(small.metadata["fit_config"])  # the wide model's options, from "fit"
+    assert used["observed"] == ["x1", "x2"] and used["epochs"] == 2 and used["dt"] == 0.1
+    argv[argv.index("--test-groups") + 1] = groups[1]
+    assert main(argv) == 2
+    assert "also --valid-groups" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

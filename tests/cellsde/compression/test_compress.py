@@ -5,7 +5,16 @@ import numpy as np
 import pytest
 import torch
 
-from cellsde.compression import KINDS, build_candidate, compress, equal_width, plain_parameters
+from cellsde.compression import (
+    KINDS,
+    build_candidate,
+    compress,
+    equal_macs_width,
+    equal_width,
+    model_macs,
+    plain_macs,
+    plain_parameters,
+)
 from cellsde.compression import core as compression_core
 from cellsde.errors import ModelMismatchError
 from cellsde.nn.checkpoint import load_model, save_model
@@ -92,37 +101,40 @@ def test_plain_model_keeps_format_version_1(wide, tmp_path):
     assert not dendritic_layers(load_model(path))
 
 
-def check_table(result, wide_params):
+def check_table(result, wide_params, col="valid_tw2"):
     table = result.table
     assert set(table["kind"]) == set(KINDS)
-    assert list(table.columns) == ["candidate", "kind", "width", "K", "K_max", "params",
-                                   "valid_tw2", "seconds"]  # fmt: skip
-    assert table["valid_tw2"].notna().all() and (table["params"] > 0).all()
-    wide_tw2 = float(table.loc[table["kind"] == "wide", "valid_tw2"].iloc[0])
+    assert list(table.columns) == ["candidate", "kind", "width", "K", "K_max", "params", "macs",
+                                   "train_tw2", "valid_tw2", "test_tw2", "seconds", "capped"]  # fmt: skip
+    assert table[["train_tw2", col]].notna().all().all() and (table["params"] > 0).all()
+    wide_tw2 = float(table.loc[table["kind"] == "wide", col].iloc[0])
     limit = wide_tw2 * (1 + result.tolerance)
+    assert f"{limit:.6g}" in result.rule and ("test groups" in result.rule) == (col == "test_tw2")
     row = table.set_index("candidate").loc[result.best]
     if result.compressed:
-        assert row["valid_tw2"] <= limit and row["params"] < wide_params
-        ok = table[(table["valid_tw2"] <= limit) & (table["kind"] != "wide")]
+        assert row[col] <= limit and row["params"] < wide_params
+        ok = table[(table[col] <= limit) & (table["kind"] != "wide")]
         assert row["params"] == ok["params"].min()
     else:
         assert result.best == "wide"
         smaller = table[(table["kind"] != "wide") & (table["params"] < wide_params)]
-        assert (smaller["valid_tw2"] > limit).all()
+        assert (smaller[col] > limit).all()
 
 
 def test_compress_gd_returns_all_kinds_and_a_best_within_tolerance(data, wide):
     rows = []
     result = compress(wide, data[0], valid=data[1], widths=[2, 4], max_dendrites=1,
                       config=CFG, tolerance=0.05, callback=rows.append)  # fmt: skip
-    assert len(rows) == len(result.table) == 1 + 2 + 2 * 2
+    assert len(rows) == len(result.table) == 1 + 2 + 2 * 3
     check_table(result, count_parameters(wide))
+    assert result.table["test_tw2"].isna().all()
     dend = result.table[result.table["kind"] == "dendrites"]
     assert (dend["K"] == 1).all()
-    for _, r in dend.iterrows():  # the control's parameter count is the closest available
+    for _, r in dend.iterrows():  # the controls' parameters / MACs are the closest available
         eq = result.table[result.table["candidate"].str.endswith(f"(={r['candidate']})")]
-        w = int(eq["width"].iloc[0])
-        assert w == equal_width(wide.config, int(r["params"]))
+        assert int(eq["width"].iloc[0]) == equal_width(wide.config, int(r["params"]))
+        eq = result.table[result.table["candidate"].str.endswith(f"(=macs {r['candidate']})")]
+        assert int(eq["width"].iloc[0]) == equal_macs_width(wide.config, int(r["macs"]))
     generous = compress(wide, data[0], valid=data[1], widths=[2], max_dendrites=1,
                         config=CFG, tolerance=1e6)  # fmt: skip
     assert generous.compressed and generous.best == "w2"
@@ -134,19 +146,32 @@ def test_compress_reports_none_within_tolerance(data, wide, monkeypatch):
     monkeypatch.setattr(
         compression_core,
         "_score",
-        lambda m, *a: 0.0 if m is wide else real(m, *a),
+        lambda m, d, *a: (0.0 if d is not None else float("nan")) if m is wide else real(m, d, *a),
     )
     result = compress(wide, data[0], valid=data[1], widths=[2], max_dendrites=1, config=CFG)
     assert not result.compressed and result.best == "wide" and result.best_model is wide
     check_table(result, count_parameters(wide))
 
 
-def test_compress_cascade_grows_dendrites_and_saves(data, wide, tmp_path):
+def test_compress_cascade_grows_dendrites_and_picks_on_the_test_split(data, wide):
     dcfg = DendriteConfig(patience=1, threshold=0.5, candidate_epochs=2, max_tries=2)
-    result = compress(wide, data[0], valid=data[1], widths=[3], max_dendrites=1, mode="cascade",
-                      config=CFG.replace(epochs=6), dendrites=dcfg, tolerance=1e6)  # fmt: skip
-    check_table(result, count_parameters(wide))
+    test = damped_dataset(n_per_group=10, grid=(0.5,), seed=9, n_times=4)
+    result = compress(wide, data[0], valid=data[1], test=test, widths=[3], max_dendrites=1,
+                      mode="cascade", config=CFG.replace(epochs=6), dendrites=dcfg,
+                      tolerance=1e6)  # fmt: skip
+    check_table(result, count_parameters(wide), col="test_tw2")
     assert result.mode == "cascade" and result.best == "w3"
+    assert (result.table["capped"] >= 0).all()
+
+
+def test_macs_of_plain_and_dendrite_networks(wide):
+    for w in (2, 5):
+        assert model_macs(build_candidate(wide, w)) == plain_macs(wide.config, w)
+    net = build_candidate(wide, 3, n_sets=2, dendrites=DendriteConfig())
+    # drift 4-3-3-2, diffusion 4-3-3-4: 3 x the weights plus 2 + 1 per output unit and set pair
+    shapes = [(4, 3), (3, 3), (3, 2), (4, 3), (3, 3), (3, 4)]
+    assert model_macs(net) == sum(3 * i * o + o * (2 + 1) for i, o in shapes)
+    assert all(not m.config.detach_input for _, m in dendritic_layers(net))
 
 
 @pytest.mark.parametrize(

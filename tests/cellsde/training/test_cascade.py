@@ -1,6 +1,7 @@
 """The compress cascade trains with the shared ``train_step``: schedule, lr, recordings."""
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -29,9 +30,9 @@ def data():
     return train, valid
 
 
-def candidate() -> ENDnSDE:
+def candidate(dcfg: DendriteConfig = DCFG) -> ENDnSDE:
     wide = ENDnSDE(ENDnSDEConfig(("x1", "x2"), ("omega1", "omega2"), hidden=(6, 6)), seed=0)
-    return build_candidate(wide, 3, dendrites=DCFG, seed=0)
+    return build_candidate(wide, 3, dendrites=dcfg, seed=0)
 
 
 def test_cascade_recordings_are_released_every_epoch(data):
@@ -54,7 +55,7 @@ def test_cascade_recordings_are_released_every_epoch(data):
     assert paths.shape == (4, 3, 2) and torch.isfinite(paths).all()
 
 
-def test_cascade_honours_the_lr_schedule_in_every_epoch(data, monkeypatch):
+def _record_lr(monkeypatch) -> list:
     seen = []  # (epoch, network optimiser?, learning rate used by the step)
     real = cascade.train_step
 
@@ -65,8 +66,15 @@ def test_cascade_honours_the_lr_schedule_in_every_epoch(data, monkeypatch):
         return result
 
     monkeypatch.setattr(cascade, "train_step", recording)
+    return seen
+
+
+def test_cascade_plateau_schedule_honours_the_lr_schedule_in_every_epoch(data, monkeypatch):
+    seen = _record_lr(monkeypatch)
     cfg = CFG.replace(lr_schedule="cosine", lr_min=1e-4)
-    fit_cascade(candidate(), data[0], data[1], cfg, DCFG)
+    dcfg = replace(DCFG, schedule="plateau")
+    result = fit_cascade(candidate(dcfg), data[0], data[1], cfg, dcfg)
+    assert result.schedule["kind"] == "plateau"
     assert [e for e, _, _ in seen] == list(range(len(seen)))  # one step per perforate epoch
     assert any(not network for _, network, _ in seen), "no dendrite phase was reached"
     for epoch, network, lr in seen:
@@ -74,6 +82,42 @@ def test_cascade_honours_the_lr_schedule_in_every_epoch(data, monkeypatch):
         assert lr == pytest.approx(cfg.lr_at(epoch) if network else DCFG.candidate_lr)
     later = [lr for e, network, lr in seen if network and e > 0]
     assert later and max(later) < cfg.lr  # the schedule really decayed the network's lr
+
+
+def test_cascade_pb_schedule_owns_the_learning_rate(data, monkeypatch):
+    seen = _record_lr(monkeypatch)
+    cfg = CFG.replace(lr_schedule="cosine", lr_min=1e-4, epochs=16)  # cosine is not used
+    result = fit_cascade(candidate(), data[0], data[1], cfg, DCFG)
+    assert result.schedule["kind"] == "pb" and DCFG.schedule_name == "pb"
+    history = result.history
+    assert [r.epoch for r in history] == [e for e, _, _ in seen]
+    actions = [r.action for r in history]
+    assert "reduce_lr" in actions and "start_neuron_phase" in actions
+    dropped = False  # a switch (or stop) comes only after a drop in the same neuron phase
+    for a in actions:
+        if a in ("add_dendrites", "restore_best_and_retry", "stop"):
+            assert dropped
+        dropped = a == "reduce_lr" or (dropped and a == "continue")
+    expected = cfg.lr
+    for (_epoch, network, lr), rec, prev in zip(seen, history, [None, *actions]):
+        if prev == "reduce_lr":
+            expected *= DCFG.lr_factor
+        if prev == "start_neuron_phase":
+            expected = cfg.lr  # a new neuron phase starts at the configured rate
+        if network:
+            assert lr == pytest.approx(expected) and rec.lr == pytest.approx(expected)
+        else:
+            assert lr == DCFG.candidate_lr and rec.phase == "dendrite"
+    assert len(result.candidate_epochs) == len(result.candidate_capped) >= 1
+
+
+def test_cascade_refuses_detached_dendrite_inputs(data):
+    net = candidate()
+    dcfg = replace(DCFG, detach_input=True)
+    for _, layer in dendritic_layers(net):
+        layer.config = dcfg
+    with pytest.raises(ValueError, match="detach_input=False"):
+        fit_cascade(net, data[0], data[1], CFG, dcfg)
 
 
 def test_cascade_and_fit_share_the_divergence_message(data):

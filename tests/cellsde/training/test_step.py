@@ -40,7 +40,7 @@ def test_train_step_clips_the_gradient_and_reports_the_norm_before():
 def test_fit_and_cascade_share_the_cuda_check():
     ds = damped_dataset(n_per_group=4, grid=(-1.0, 1.0), n_times=3)
     cfg = CFG.replace(device="cuda")
-    dcfg = DendriteConfig(mode="cascade")
+    dcfg = DendriteConfig(mode="cascade", detach_input=False)
     for run in (
         lambda: fit(model(), ds, config=cfg),
         lambda: cascade.fit_cascade(add_dendrites(model(), dcfg), ds, ds, cfg, dcfg),
@@ -59,7 +59,7 @@ def test_the_cascade_trains_on_the_debiased_loss_like_fit(monkeypatch):
 
     monkeypatch.setattr(step, "model_w2", spy)
     ds = damped_dataset(n_per_group=4, grid=(-1.0, 1.0), n_times=3)
-    dcfg = DendriteConfig(mode="cascade")
+    dcfg = DendriteConfig(mode="cascade", detach_input=False)
     cascade.fit_cascade(add_dendrites(model(), dcfg), ds, ds, CFG.replace(debiased=True), dcfg)
     assert seen[0] is True  # the training step (validation stays plain: False)
     assert set(seen) == {True, False}
