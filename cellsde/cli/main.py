@@ -26,6 +26,7 @@ VERB_MODULES = (
     "fit",
     "evaluate",
     "infer",
+    "calibrate",
     "compress",
     "figures",
     "demo",
