@@ -16,10 +16,11 @@ import xarray as xr
 
 from cellsde.calibration.conditions import conditions_from_data, measured_clouds
 from cellsde.calibration.objective import Draws, Objective
-from cellsde.calibration.optimize import HISTORY, history_table, search
+from cellsde.calibration.optimize import HISTORY, history_table, search, search_cmaes
 from cellsde.calibration.population import Population
 from cellsde.calibration.result import population_dataset
 from cellsde.calibration.simulator import TwoPhaseODE
+from cellsde.calibration.stochastic import StochasticCells
 from cellsde.calibration.spec import CalibrationConfig, FreeParameter, ObservationModel
 from cellsde.calibration.uncertainty import one_step_bootstrap
 from cellsde.datasets import schema as S
@@ -153,8 +154,6 @@ def calibrate(
         data and model in different time units, or a checkpoint of another problem.
     """
     config = config or CalibrationConfig()
-    if config.optimizer != "adam":
-        raise CellsdeError("calibrate runs optimizer='adam'; CMA-ES is the benchmark's alternative")
     validate_dataset(data)
     net, name, build = _model(model)
     units = data[S.TIME].attrs.get(S.ATTR_UNITS)
@@ -176,8 +175,9 @@ def calibrate(
     measured = measured_clouds(data, conds, index, measured_name)
     readout = observable_weights(net, observation.observable)
     cells = np.full(len(conds), config.cells) if config.cells else measured.cells
-    cells = cells * (2 if config.debiased else 1)  # two clouds back to back per condition
-    draws_ = Draws.make(np.asarray(cells), len(free_params), measured.times.size, config.seed)
+    clouds = 2 if config.debiased else 1
+    draws_ = Draws.make(np.asarray(cells) * clouds, len(free_params), measured.times.size,
+                        config.seed, clouds=clouds)  # fmt: skip
     stim_species = sorted({s for c in conds for s in c.stimulus})
     unknown = [s for s in stim_species if s not in net.species_names]
     if unknown:
@@ -185,8 +185,14 @@ def calibrate(
     stimulus = {
         s: np.array([conds[c].stimulus.get(s, 0.0) for c in draws_.condition]) for s in stim_species
     }
-    engine = TwoPhaseODE(net, free=[f.name for f in free_params], stimulus=stimulus,
-                         times=measured.times, readout=readout, rtol=config.rtol, atol=config.atol)  # fmt: skip
+    names = [f.name for f in free_params]
+    if config.method == "ode":
+        engine = TwoPhaseODE(net, free=names, stimulus=stimulus, times=measured.times,
+                             readout=readout, rtol=config.rtol, atol=config.atol)  # fmt: skip
+    else:
+        engine = StochasticCells(net, free=names, conditions=conds, condition=draws_.condition,
+                                 times=measured.times, readout=readout, method=config.method,
+                                 seed=config.seed)  # fmt: skip
     finite = measured.x[..., 0][measured.mask]
     population = Population(
         names=tuple(f.name for f in free_params),
@@ -204,7 +210,10 @@ def calibrate(
                                [(c.label, dict(c.stimulus)) for c in conds], measured.x.numpy(),
                                measured.mask.numpy(), json.loads(config.to_json()) | {"resume": None,
                                "progress": None, "checkpoint_path": None, "bootstrap": None})  # fmt: skip
-    phi, state = search(objective, starts, config, fingerprint)
+    if config.optimizer == "cmaes":
+        phi, state = search_cmaes(objective, starts[0], config, fingerprint)
+    else:
+        phi, state = search(objective, starts, config, fingerprint)
     with torch.no_grad():
         loss, per_condition = objective(phi)
     boot = None

@@ -99,6 +99,13 @@ def conditions_from_data(
         if S.GROUP not in data.coords:
             raise CellsdeError("conditions= is keyed by the coord 'group', which the data lack")
         index, keys = _labels(data.drop_vars([c for c in CONDITION_COORDS if c in data.coords]))
+        present = {k[0] for k in keys}
+        empty = [g for g in conditions if g not in present]
+        if empty:
+            raise CellsdeError(
+                f"conditions= names group(s) {empty} that have no cells in the data; the data's "
+                f"groups are {sorted(present, key=str)}"
+            )
         missing = [k[0] for k in keys if k[0] not in conditions]
         if missing:
             raise CellsdeError(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.special import ndtri
 
 from cellsde.calibration.conditions import Measured
 from cellsde.calibration.population import Population
@@ -46,14 +47,52 @@ class Draws:
     eps: torch.Tensor
 
     @staticmethod
-    def make(cells: np.ndarray, n_params: int, n_times: int, seed: int) -> Draws:
-        """``cells[c]`` simulated cells for condition ``c``, drawn from ``seed``."""
+    def make(
+        cells: np.ndarray,
+        n_params: int,
+        n_times: int,
+        seed: int,
+        *,
+        clouds: int = 1,
+        lhs: bool = True,
+    ) -> Draws:
+        """``cells[c]`` simulated cells for condition ``c`` (``clouds`` independent clouds back
+        to back), drawn from ``seed`` by Latin hypercube sampling (:func:`lhs_normal`; the
+        calibration's choice) or independently (``lhs=False``: cells as a lab would sample them)."""
         condition = np.repeat(np.arange(cells.size), cells)
         slot = np.concatenate([np.arange(n) for n in cells])
         rng = np.random.default_rng(seed)
-        z = torch.as_tensor(rng.standard_normal((condition.size, n_params)))
-        eps = torch.as_tensor(rng.standard_normal((n_times, condition.size)))
-        return Draws(condition=condition, slot=slot, z=z, eps=eps)
+        z = np.empty((condition.size, n_params))
+        eps = np.empty((n_times, condition.size))
+        start = 0
+        for n in cells:
+            for part in np.array_split(np.arange(start, start + n), clouds):
+                draw = lhs_normal if lhs else _iid_normal
+                z[part] = draw(rng, part.size, n_params)
+                eps[:, part] = draw(rng, part.size, n_times).T
+            start += n
+        return Draws(condition=condition, slot=slot, z=torch.as_tensor(z), eps=torch.as_tensor(eps))
+
+
+def _iid_normal(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    return rng.standard_normal((n, d))
+
+
+def lhs_normal(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    """``n`` standard normal draws in ``d`` columns by randomised Latin hypercube sampling.
+
+    Each column holds one draw from each of the ``n`` equal-probability strata of N(0, 1), in
+    random order: the simulated cloud follows the population's marginal distributions with
+    far less sampling noise than independent draws (whose sample mean alone is off by
+    ``1/sqrt(n)`` sd, which the fitted median would absorb), while every cell is still a
+    random, independent-looking draw.
+
+    Returns
+    -------
+    ndarray, shape (n, d)
+    """
+    u = (np.argsort(rng.random((n, d)), axis=0) + rng.random((n, d))) / n
+    return ndtri(np.clip(u, 1e-12, 1 - 1e-12))
 
 
 def observation(population: Population, spec: ObservationModel, phi: torch.Tensor) -> dict:

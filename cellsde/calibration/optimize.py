@@ -181,3 +181,56 @@ def history_table(state: SearchState) -> dict[str, np.ndarray]:
     """The per-iteration history as columns (:data:`HISTORY`)."""
     rows = np.asarray(state.history, dtype=float).reshape(-1, len(HISTORY))
     return {name: rows[:, k] for k, name in enumerate(HISTORY)}
+
+
+def search_cmaes(
+    objective: Objective, start: np.ndarray, config: CalibrationConfig, fingerprint: str
+) -> tuple[torch.Tensor, SearchState]:
+    """CMA-ES from ``start`` for ``config.iterations`` generations (the derivative-free route).
+
+    The history has one row per generation: the generation's best loss, ``grad_norm`` NaN
+    and the step size in the ``lr`` column. Checkpointed after every generation.
+    """
+    from cellsde.calibration import cmaes
+
+    strategy = cmaes.Strategy.default(start.size)
+    state = SearchState(stage="cmaes")
+    es = cmaes.initial_state(start, 0.5, config.seed)
+    if config.resume and Path(config.checkpoint_path).exists():
+        obj = safe_load(config.checkpoint_path, kind=FORMAT)
+        if obj["fingerprint"] != fingerprint:
+            raise CheckpointError(f"cannot resume from {config.checkpoint_path!r}: another problem")
+        es = {k: (v.numpy() if isinstance(v, torch.Tensor) else v) for k, v in obj["cmaes"].items()}
+        state.history = [list(r) for r in obj["history"].tolist()]
+        state.elapsed = float(obj["elapsed"])
+        if obj["guess"] is not None:
+            objective.engine.warm_start(obj["guess"].numpy())
+
+    def loss(x: np.ndarray) -> float:
+        with torch.no_grad():
+            value = float(objective(torch.as_tensor(x))[0])
+        return value if math.isfinite(value) else math.inf
+
+    bar = tqdm(total=config.iterations, initial=es["generation"], desc="calibrate (CMA-ES)",
+               unit="gen", disable=not config.progress if config.progress is not None else None)  # fmt: skip
+    began = time.perf_counter() - state.elapsed
+    while es["generation"] < config.iterations:
+        es = cmaes.generation(es, loss, strategy)
+        state.elapsed = time.perf_counter() - began
+        state.history.append([0, es["generation"] - 1, float(np.min(es.pop("losses"))), math.nan,
+                              es["sigma"], state.elapsed])  # fmt: skip
+        if config.checkpoint_path:
+            atomic_save(
+                {"format": FORMAT, "version": 1, "fingerprint": fingerprint,
+                 "cmaes": {k: (torch.as_tensor(v) if isinstance(v, np.ndarray) else v) for k, v in es.items()},
+                 "history": torch.tensor(state.history, dtype=torch.float64),
+                 "guess": None if objective.engine.guess is None else torch.as_tensor(objective.engine.guess),
+                 "elapsed": state.elapsed},
+                config.checkpoint_path,
+            )  # fmt: skip
+        bar.update(1)
+        bar.set_postfix(best=f"{es['best_f']:.4g}", sigma=f"{es['sigma']:.3g}")
+    bar.close()
+    state.stage, state.best_loss = "done", es["best_f"]
+    state.best_phi = torch.as_tensor(es["best_x"])
+    return state.best_phi, state

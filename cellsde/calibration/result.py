@@ -133,21 +133,3 @@ def open_population(path: str | os.PathLike[str], *, model: str | None = None) -
             f"{str(path)!r} is a population of model {ds.attrs.get('model')!r}, not {model!r}"
         )
     return ds
-
-
-def sample_cells(population: xr.Dataset, n_cells: int, *, seed: int) -> dict[str, np.ndarray]:
-    """Draw ``n_cells`` cells' free parameters from a population Dataset (seeded).
-
-    Returns
-    -------
-    dict of str to ndarray, shape (cell,)
-        Parameter name -> values (model units), clipped to the bounds like the calibration.
-    """
-    if isinstance(n_cells, bool) or not isinstance(n_cells, int | np.integer) or n_cells < 1:
-        raise ValueError(f"n_cells must be a positive int, got {n_cells!r}")
-    names = [str(n) for n in population["param"].values]
-    chol = np.linalg.cholesky(population["correlation"].values)
-    z = np.random.default_rng(seed).standard_normal((int(n_cells), len(names)))
-    log = np.log(population["median"].values) + (z @ chol.T) * population["spread"].values
-    theta = np.clip(np.exp(log), population["lower"].values, population["upper"].values)
-    return {n: theta[:, j] for j, n in enumerate(names)}

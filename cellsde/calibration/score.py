@@ -17,8 +17,8 @@ import xarray as xr
 
 from cellsde.calibration.calibrate import _model
 from cellsde.calibration.conditions import conditions_from_data, measured_clouds
+from cellsde.calibration.draw import sample_cells
 from cellsde.calibration.objective import Draws, clouds, per_condition
-from cellsde.calibration.result import sample_cells
 from cellsde.calibration.simulator import TwoPhaseODE
 from cellsde.errors import ModelMismatchError
 from cellsde.losses import w2_table
@@ -49,7 +49,8 @@ def simulate_conditions(
     conds, index = conditions_from_data(data, constructor=build, conditions=conditions)
     measured = measured_clouds(data, conds, index, population.attrs["measured"])
     counts = np.full(len(conds), cells) if cells else measured.cells
-    draws = Draws.make(np.asarray(counts), population.sizes["param"], measured.times.size, seed)
+    draws = Draws.make(np.asarray(counts), population.sizes["param"], measured.times.size, seed,
+                       lhs=False)  # fmt: skip
     theta = sample_cells(population, int(draws.condition.size), seed=seed)
     free = [str(p) for p in population["param"].values]
     stim = sorted({s for c in conds for s in c.stimulus})

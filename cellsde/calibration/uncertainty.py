@@ -5,9 +5,11 @@ replicate resamples both, with replacement, within each condition. Refitting eve
 would cost a whole calibration each; the one-step bootstrap (a Newton step from the
 estimate, as for M-estimators) replaces the refit by
 
-    phi_b = phi_hat - H^-1 g_b
+    phi_b = phi_hat - H^-1 (g_b - g)
 
-where ``g_b`` is the gradient of replicate ``b``'s loss at ``phi_hat`` and ``H`` the
+where ``g_b`` is the gradient of replicate ``b``'s loss at ``phi_hat``, ``g`` that of the full
+data (zero at an exact optimum; subtracting it centres the replicates on the estimate when
+the search stopped short of one) and ``H`` the
 Gauss-Newton Hessian of the full loss there. Both come from one Jacobian ``G = d y / d phi``
 of every simulated, observed value (time, cell, phi), built from exact forward sensitivities
 of the solver (:meth:`TwoPhaseODE.jacobian`) and autograd through the population and
@@ -83,6 +85,11 @@ def one_step_bootstrap(
     evals, evecs = torch.linalg.eigh(hess)
     floor = max(float(evals.max()), 1e-300) * 1e-10  # pseudo-inverse of uninformed directions
     inv = evecs @ torch.diag(torch.where(evals > floor, 1.0 / evals, 0.0)) @ evecs.T
+    # the full-data gradient: replicates are centred on phi even if the search stopped short
+    # of a stationary point (phi_b - phi = -H^-1 (g_b - g))
+    yf = y.detach().clone().requires_grad_(True)
+    (grad_full,) = torch.autograd.grad(objective.table(yf)[1], yf)
+    g_full = torch.einsum("tc,tcf->f", grad_full, g)
     rng = np.random.default_rng(seed)
     out = np.empty((replicates, phi.numel()))
     for b in range(replicates):
@@ -92,7 +99,7 @@ def one_step_bootstrap(
         _, loss = objective.table(yb[:, sim_idx], data=data)
         (grad_y,) = torch.autograd.grad(loss, yb)
         gb = torch.einsum("tc,tcf->f", grad_y, g)
-        out[b] = (phi.detach() - inv @ gb).numpy()
+        out[b] = (phi.detach() - inv @ (gb - g_full)).numpy()
     return Bootstrap(phi=out, eigenvalues=evals.numpy())
 
 

@@ -47,6 +47,11 @@ def register(subparsers) -> None:
     p.add_argument("--ligand", help="stimulus ligand of models with a two-phase protocol (guo2024)")
     p.add_argument("--dose", type=float, help="ligand dose, in --dose-units")
     p.add_argument("--dose-units", help="units of --dose, e.g. ng/mL, nM, ug/mL")
+    p.add_argument(
+        "--population", metavar="FILE",
+        help="draw the cells from a population calibrated with `cellsde calibrate` and write the "
+        "observable under its measured name (scale, offset and measurement noise applied)",
+    )  # fmt: skip
     p.add_argument("--dt", type=float, default=None, help="step of cle/sde")
     p.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
@@ -146,6 +151,8 @@ def run(args: argparse.Namespace) -> int:
     }  # fmt: skip
     try:
         model = model_from_spec(args.model, model_options(args))
+        if args.population is not None:
+            return _run_population(args, out, model, options["times"])
         if chunk is not None:
             return _run_chunked(args, out, model, options, chunk)
         from cellsde.datasets import save_dataset
@@ -160,6 +167,23 @@ def run(args: argparse.Namespace) -> int:
         f"{ds.sizes['species']} species ({ds.attrs['method']}, seed {args.seed})",
         file=sys.stdout,
     )
+    return 0
+
+
+def _run_population(args: argparse.Namespace, out: Path, model, times: np.ndarray) -> int:
+    """Cells drawn from a calibrated population, as they would be measured."""
+    from cellsde.calibration import open_population, simulate_population
+    from cellsde.datasets import save_dataset
+
+    if args.method not in (None, "ode") or args.chunk_cells or args.scheduler or args.param:
+        raise CellsdeError(
+            "--population runs the ODE model in one piece; drop --method/--param/chunks"
+        )
+    pop = open_population(args.population, model=getattr(model, "name", None))
+    ds = simulate_population(model, pop, times=times, n_cells=args.cells, seed=args.seed)
+    save_dataset(ds, out)
+    print(f"wrote {out}: {args.cells} cells of {args.population} as {pop.attrs['measured']} "
+          f"(seed {args.seed})", file=sys.stdout)  # fmt: skip
     return 0
 
 

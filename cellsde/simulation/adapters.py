@@ -41,7 +41,9 @@ def _network_inputs(pop: Population, method: Method, progress: bool) -> dict[str
     if net.stimulus:
         idx = [net.species_names.index(s) for s in net.stimulus]
         x0[:, idx] = 0.0
-        x0 = steady_state(net, x0=x0, params=p, hold=tuple(net.stimulus), progress=progress)
+        phase1 = {"method": "TRBDF2"} if pop.solver_options.get("method") == "TRBDF2" else {}
+        x0 = steady_state(net, x0=x0, params=p, hold=tuple(net.stimulus), progress=progress,
+                          **phase1)  # fmt: skip
         x0[:, idx] = list(net.stimulus.values())
     if method.counts:  # whole molecules (a steady state is not integer)
         scale = kin.count_scale()

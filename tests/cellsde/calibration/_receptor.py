@@ -14,7 +14,9 @@ DOSES = (1.0, 5.0)
 TIMES = np.arange(0.0, 31.0, 1.0)
 
 
-def receptor(stimulus: dict[str, float] | None = None) -> ReactionNetwork:
+def receptor(
+    stimulus: dict[str, float] | None = None, *, system_size: float = 1.0
+) -> ReactionNetwork:
     """Ligand L binds receptor R (made and lost at a steady rate); the complex C drives A."""
     law = [
         ("syn", {}, {"R": 1}, "ksyn"),
@@ -39,6 +41,7 @@ def receptor(stimulus: dict[str, float] | None = None) -> ReactionNetwork:
         time_units="min",
         observables={"response": {"A": 1.0}},
         stimulus=dict(stimulus or {}),
+        system_size=system_size,
     )
 
 

@@ -109,9 +109,49 @@ def test_bad_input_fails_clearly_and_writes_nothing(lab_data, tmp_path) -> None:
         calibrate(net, empty, free=["kact"], conditions=CONDITIONS, config=config)
     with pytest.raises(CellsdeError, match="ligand"):
         calibrate(net, lab_data, free=["kact"], config=config)  # groups but no conditions
+    with pytest.raises(CellsdeError, match="no cells in the data"):
+        calibrate(
+            net, lab_data, free=["kact"], conditions={**CONDITIONS, 7: {"L": 2.0}}, config=config
+        )
     with pytest.raises(CellsdeError, match="no entry for group"):
         calibrate(net, lab_data, free=["kact"], conditions={0: {"L": 1.0}}, config=config)
     with pytest.raises(ModelMismatchError, match="observable"):
         calibrate(net, lab_data, free=["kact"], conditions=CONDITIONS,
                   observation=ObservationModel("nope", measured="response"), config=config)  # fmt: skip
     assert not ckpt.exists()
+
+
+def test_stochastic_method_calibrates_derivative_free(lab_data) -> None:
+    data = lab_data.isel(cell=slice(0, 120, 6))
+    config = CalibrationConfig(method="cle", optimizer="cmaes", explore_iterations=3, iterations=3, bootstrap=20,
+                               progress=False)  # fmt: skip
+    result = calibrate(receptor(system_size=2000.0), data, free=["kact"], conditions=CONDITIONS,
+                       observation=ObservationModel("response"), config=config)  # fmt: skip
+    losses = result.history["loss"].values
+    assert losses.min() < losses[0]
+    lo, hi = result.population["median_interval"].values[0]
+    assert lo < float(result.population["median"][0]) < hi
+    with pytest.raises(ValueError, match="optimizer='cmaes'"):
+        CalibrationConfig(method="cle")
+
+
+def test_simulate_population_writes_the_measured_observable(fitted) -> None:
+    from cellsde.calibration import simulate_population
+    from cellsde.datasets import validate_dataset
+
+    pop = fitted.population
+    ds = simulate_population(
+        receptor({"L": 5.0}), pop, times=np.arange(0.0, 11.0), n_cells=20, seed=2
+    )
+    validate_dataset(ds)
+    assert [str(s) for s in ds["species"].values] == ["response"]
+    assert ds.sizes["cell"] == 20 and list(ds["param"].values) == ["kact", "kdec"]
+    again = simulate_population(
+        receptor({"L": 5.0}), pop, times=np.arange(0.0, 11.0), n_cells=20, seed=2
+    )
+    np.testing.assert_array_equal(ds["x"].values, again["x"].values)
+    with pytest.raises(ModelMismatchError, match="calibrated for model"):
+        other = receptor()
+        simulate_population(
+            type(other)(**{**other.__dict__, "name": "x"}), pop, times=[0.0, 1.0], n_cells=2
+        )

@@ -133,3 +133,21 @@ def test_bad_input_is_one_line_and_writes_nothing(files, capsys, extra, message)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
     assert not out.exists()
+
+
+def test_simulate_from_a_population_file(files, capsys) -> None:
+    model, data, d = files
+    if not (d / "full.nc").exists():
+        assert main(["calibrate", str(model), str(data), "--out", str(d / "full.nc"), *ARGS]) == 0
+    out = d / "drawn.nc"
+    assert main(["simulate", str(model), "--population", str(d / "full.nc"), "--cells", "8",
+                 "--t-end", "10", "--save-every", "1", "--out", str(out)]) == 0  # fmt: skip
+    from cellsde.datasets import open_dataset
+
+    ds = open_dataset(out)
+    assert [str(s) for s in ds["species"].values] == ["response"] and ds.sizes["cell"] == 8
+    capsys.readouterr()
+    assert main(["simulate", "vilar2002", "--population", str(d / "full.nc"), "--cells", "2",
+                 "--t-end", "1", "--out", str(d / "bad.nc")]) == 2  # fmt: skip
+    assert "population of model" in capsys.readouterr().err
+    assert not (d / "bad.nc").exists()
