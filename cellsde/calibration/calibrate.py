@@ -20,8 +20,8 @@ from cellsde.calibration.optimize import HISTORY, history_table, search, search_
 from cellsde.calibration.population import Population
 from cellsde.calibration.result import population_dataset
 from cellsde.calibration.simulator import TwoPhaseODE
-from cellsde.calibration.stochastic import StochasticCells
 from cellsde.calibration.spec import CalibrationConfig, FreeParameter, ObservationModel
+from cellsde.calibration.stochastic import StochasticCells
 from cellsde.calibration.uncertainty import one_step_bootstrap
 from cellsde.datasets import schema as S
 from cellsde.datasets import validate_dataset
