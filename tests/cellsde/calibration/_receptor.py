@@ -9,7 +9,7 @@ from cellsde.datasets import from_arrays
 from cellsde.simulation import simulate
 from models_bio.network import Parameter, Reaction, ReactionNetwork, Species
 
-TRUTH = {"kact": (2.0, 0.3), "kdec": (0.5, 0.2)}  # median, sd of log
+TRUTH = {"kact": (2.0, 0.3), "kb": (0.1, 0.3)}  # median, sd of log (nominal: 1.0, 0.05)
 DOSES = (1.0, 5.0)
 TIMES = np.arange(0.0, 31.0, 1.0)
 
@@ -31,7 +31,7 @@ def receptor(
         Parameter("ksyn", 1.0, "1/min"), Parameter("kdeg", 1.0, "1/min"),
         Parameter("kon", 2.0, "1/min"), Parameter("koff", 0.3, "1/min"),
         Parameter("kact", 1.0, "1/min", bounds=(0.1, 20.0)), Parameter("K", 0.5),
-        Parameter("kb", 0.05, "1/min"), Parameter("kdec", 1.0, "1/min", bounds=(0.05, 5.0)),
+        Parameter("kb", 0.05, "1/min", bounds=(0.005, 0.5)), Parameter("kdec", 1.0, "1/min"),
     ]  # fmt: skip
     return ReactionNetwork(
         name="receptor_test",

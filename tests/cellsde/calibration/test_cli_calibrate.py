@@ -73,15 +73,15 @@ def _sbml(path: Path) -> Path:
 @pytest.fixture(scope="module")
 def files(tmp_path_factory, lab_data):
     d = tmp_path_factory.mktemp("cli")
-    data = lab_data.isel(cell=slice(0, 120, 4))  # 15 cells per dose
+    data = lab_data.isel(cell=slice(0, 120, 6))  # 10 cells per dose
     data["time"].attrs["units"] = "s"  # the SBML model's time units
     data.attrs["time_units"] = "s"
     save_dataset(data, d / "lab.nc")
     return _sbml(d / "model.xml"), d / "lab.nc", d
 
 
-ARGS = ["--free", "kact:0.1:20", "kdec:0.05:5", "--observable", "A", "--condition", "0:L=1",
-        "--condition", "1:L=5", "--starts", "2", "--explore", "4", "--iterations", "12",
+ARGS = ["--free", "kact:0.1:20", "kb:0.005:0.5", "--observable", "A", "--condition", "0:L=1",
+        "--condition", "1:L=5", "--starts", "2", "--explore", "3", "--iterations", "9",
         "--bootstrap", "20", "--no-progress"]  # fmt: skip
 
 
@@ -100,11 +100,11 @@ def test_sigkill_then_resume_gives_the_uninterrupted_result(files) -> None:
            "--out", str(d / "killed.nc"), "--checkpoint", str(ckpt), *ARGS]  # fmt: skip
     proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": os.getcwd()})
     deadline = time.time() + 300
-    while _iterations(ckpt) < 6 and time.time() < deadline and proc.poll() is None:
+    while _iterations(ckpt) < 4 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)  # in the middle of the search (16 iterations in all)
+    proc.send_signal(signal.SIGKILL)  # in the middle of the search (12 iterations in all)
     proc.wait()
-    assert 6 <= _iterations(ckpt) < 16 and not (d / "killed.nc").exists()
+    assert 4 <= _iterations(ckpt) < 12 and not (d / "killed.nc").exists()
     args = ["calibrate", str(model), str(data), "--out", str(d / "resumed.nc"),
             "--checkpoint", str(ckpt), "--resume", *ARGS]  # fmt: skip
     assert main(args) == 0
