@@ -47,12 +47,25 @@ class Parameter:
         Units as text, e.g. ``"1/h"``, ``"uM/min"``; ``""`` for dimensionless.
     description : str
         What it means.
+    bounds : (float, float), optional
+        The range the source allows (e.g. for sampling or estimation), in ``units``; used as
+        the default bounds of a calibration.
     """
 
     name: str
     value: float
     units: str = ""
     description: str = ""
+    bounds: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.bounds is not None:
+            lo, hi = (float(b) for b in self.bounds)
+            if not lo < hi:
+                raise ValueError(
+                    f"parameter {self.name!r}: bounds {self.bounds} must be (low, high)"
+                )
+            object.__setattr__(self, "bounds", (lo, hi))
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ VERB_MODULES = (
     "fit",
     "evaluate",
     "infer",
+    "calibrate",
     "compress",
     "figures",
     "demo",

@@ -60,6 +60,11 @@ def register(subparsers) -> None:
         help="ssa/tau/cle on a model in concentrations of unknown scale: molecules per unit of "
         "concentration x compartment volume (e.g. 6.022e17 for µM and litres)",
     )  # fmt: skip
+    p.add_argument(
+        "--population", metavar="FILE",
+        help="draw the cells from a population calibrated with `cellsde calibrate` and write the "
+        "observable under its measured name (scale, offset and measurement noise applied)",
+    )  # fmt: skip
     _observables.add_options(p, initial_state=False)
     p.add_argument("--dt", type=float, default=None, help="step of cle/sde")
     p.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
@@ -120,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         model = _counted(model_from_spec(args.model, model_options(args)), args)
         _check_recipes(model, recipes)
+        if args.population is not None:
+            return _run_population(args, out, model, options["times"], recipes)
         if chunk is not None:
             return _run_chunked(args, out, model, options, chunk, recipes)
         from cellsde.simulation import simulate
@@ -173,6 +180,29 @@ def _label(ds, model, args: argparse.Namespace, recipes: dict):
     if coords:
         ds = ds.assign_coords({k: ("cell", np.asarray(v)) for k, v in coords.items()})
     return ds
+
+
+def _run_population(
+    args: argparse.Namespace, out: Path, model, times: np.ndarray, recipes: dict
+) -> int:
+    """Cells drawn from a calibrated population, as they would be measured."""
+    from cellsde.calibration import open_population, simulate_population
+    from cellsde.datasets import save_dataset
+
+    if args.method not in (None, "ode") or args.chunk_cells or args.scheduler or args.param:
+        raise CellsdeError(
+            "--population runs the ODE model in one piece; drop --method/--param/chunks"
+        )
+    if recipes:
+        raise CellsdeError(
+            "--population writes the population's measured observable; drop --observable"
+        )
+    pop = open_population(args.population, model=getattr(model, "name", None))
+    ds = simulate_population(model, pop, times=times, n_cells=args.cells, seed=args.seed)
+    save_dataset(ds, out)
+    print(f"wrote {out}: {args.cells} cells of {args.population} as {pop.attrs['measured']} "
+          f"(seed {args.seed})", file=sys.stdout)  # fmt: skip
+    return 0
 
 
 def _chunk_cells(args: argparse.Namespace, out: Path) -> int | None:

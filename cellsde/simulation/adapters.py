@@ -41,7 +41,9 @@ def _network_inputs(pop: Population, method: Method, progress: bool) -> dict[str
     if net.stimulus:
         idx = [net.species_names.index(s) for s in net.stimulus]
         x0[:, idx] = 0.0
-        x0 = steady_state(net, x0=x0, params=p, hold=tuple(net.stimulus), progress=progress)
+        phase1 = {"method": "TRBDF2"} if pop.solver_options.get("method") == "TRBDF2" else {}
+        x0 = steady_state(net, x0=x0, params=p, hold=tuple(net.stimulus), progress=progress,
+                          **phase1)  # fmt: skip
         x0[:, idx] = list(net.stimulus.values())
     if method.counts:  # whole molecules (a steady state is not integer)
         scale = kin.count_scale()
@@ -52,6 +54,35 @@ def _network_inputs(pop: Population, method: Method, progress: bool) -> dict[str
 def _network_output(pop: Population, x: Any) -> np.ndarray:
     x = np.asarray(x)  # (cell, time, species)
     return x @ observable_matrix(pop.model, pop.observables) if pop.observables else x
+
+
+def observable_weights(net: ReactionNetwork, recipe: str) -> np.ndarray:
+    """Weights (species,) of a recipe ``"A+2*B"``: a weighted sum of species and observables.
+
+    Raises
+    ------
+    ModelMismatchError
+        A term names neither a species nor a declared observable, or a weight is not a number.
+    """
+    from cellsde.errors import ModelMismatchError
+
+    w = np.zeros(len(net.species_names))
+    for term in (t.strip() for t in recipe.split("+")):
+        weight, _, name = term.rpartition("*") if "*" in term else ("1", "", term)
+        name = name.strip()
+        try:
+            factor = float(weight)
+        except ValueError:
+            raise ModelMismatchError(
+                f"observable {recipe!r}: weight {weight!r} is not a number"
+            ) from None
+        if name not in net.species_names and name not in net.observables:
+            raise ModelMismatchError(
+                f"observable {recipe!r} names {name!r}, which is neither a species nor a declared "
+                f"observable of {net.name!r} (observables: {', '.join(net.observables) or 'none'})"
+            )
+        w += factor * observable_matrix(net, [name])[:, 0]
+    return w
 
 
 def observable_matrix(net: ReactionNetwork, observables: Sequence[str]) -> np.ndarray:

@@ -13,6 +13,21 @@ REDUCTIONS = ("sum", "mean")
 LR_SCHEDULES = ("constant", "cosine")
 
 
+def learning_rate(epoch: int, *, lr: float, lr_min: float, epochs: int, schedule: str) -> float:
+    """Learning rate of ``epoch`` (0-based): every trainer's schedule (fit, cascade, calibrate).
+
+    ``"constant"``: ``lr``. ``"cosine"``: ``lr_min + (lr - lr_min) (1 + cos(pi e / epochs)) / 2``,
+    from ``lr`` at the first epoch down to ``lr_min`` at the last; a function of the epoch
+    only, so a resumed run continues exactly.
+    """
+    if schedule == "constant":
+        return lr
+    if schedule != "cosine":
+        raise ValueError(f"schedule must be one of {LR_SCHEDULES}, got {schedule!r}")
+    frac = min(epoch, epochs) / epochs
+    return lr_min + (lr - lr_min) * 0.5 * (1.0 + math.cos(math.pi * frac))
+
+
 @dataclass(frozen=True)
 class FitConfig:
     """Options of :func:`cellsde.fit` (and of every candidate of :func:`cellsde.compress`).
@@ -142,10 +157,9 @@ class FitConfig:
 
     def lr_at(self, epoch: int) -> float:
         """Learning rate of ``epoch`` (0-based) under ``lr_schedule``."""
-        if self.lr_schedule == "constant":
-            return self.lr
-        frac = min(epoch, self.epochs) / self.epochs
-        return self.lr_min + (self.lr - self.lr_min) * 0.5 * (1.0 + math.cos(math.pi * frac))
+        return learning_rate(
+            epoch, lr=self.lr, lr_min=self.lr_min, epochs=self.epochs, schedule=self.lr_schedule
+        )
 
     def replace(self, **changes: Any) -> FitConfig:
         """A copy with ``changes``."""

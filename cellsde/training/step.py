@@ -149,14 +149,33 @@ def train_step(
                             generator=prepared.generator, debiased=config.debiased,
                             checkpoint=config.checkpoint_segments and not candidates)  # fmt: skip
     loss = tw2_loss(w2, observed, reduce_groups=config.reduce_groups, skip_first=config.skip_first)
-    if not torch.isfinite(loss):
-        raise CellsdeError(
-            f"the loss became {loss.item()} at epoch {epoch}: the simulation diverged; lower lr "
-            "or dt, or set standardize=True"
-        )
-    loss.backward()
     params = [p for p in model.parameters() if p.requires_grad]
-    max_norm = config.grad_clip if config.grad_clip is not None else math.inf
+    return optimizer_step(
+        loss, params, optimizer, grad_clip=config.grad_clip,
+        where=f"at epoch {epoch}", fix="lower lr or dt, or set standardize=True",
+    )  # fmt: skip
+
+
+def optimizer_step(
+    loss: torch.Tensor,
+    params: list[torch.Tensor],
+    optimizer: torch.optim.Optimizer | CandidateOptimizer,
+    *,
+    grad_clip: float | None,
+    where: str,
+    fix: str,
+) -> StepResult:
+    """Check the loss, backpropagate, clip the gradient norm, step: every trainer's update.
+
+    Raises
+    ------
+    CellsdeError
+        The loss is not finite ("the simulation diverged", with ``where`` and ``fix``).
+    """
+    if not torch.isfinite(loss):
+        raise CellsdeError(f"the loss became {loss.item()} {where}: the simulation diverged; {fix}")
+    loss.backward()
+    max_norm = grad_clip if grad_clip is not None else math.inf
     grad_norm = float(torch.nn.utils.clip_grad_norm_(params, max_norm))
     optimizer.step()
     return StepResult(loss=loss.item(), grad_norm=grad_norm)

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from models_bio.heterogeneity import Distribution, LogitNormal, LogNormal
 from models_bio.network import Parameter, Reaction, ReactionNetwork, Species
 from models_bio.nfkb.guo2024_table import (
+    BOUNDS,
     INITIAL_TOTALS,
     NFKB_TOTAL,
     SPECIES,
@@ -60,7 +61,7 @@ SYSTEM_SIZE = 6.02214076e23 * 1e-6 * 1e-12
 # Heterogeneous parameters (TNF pathway + NF-kB delay chain + total NF-kB).
 DEFAULT_HETEROGENEOUS = ("p54", "p58", "p61", "p64", "p65n2", "p99", "p101", "NFkB_total")
 LOGITNORMAL_HETEROGENEOUS = (*DEFAULT_HETEROGENEOUS[:4], "p52n2", *DEFAULT_HETEROGENEOUS[4:])
-_EXPLICIT_BOUNDS = {"p99": (0.01, 1.0), "p101": (0.01, 1.0), "NFkB_total": (0.04, 0.3)}
+_EXPLICIT_BOUNDS = {k: BOUNDS[k] for k in ("p99", "p101", "NFkB_total")}
 
 
 def dose_units(ligand: str) -> tuple[str, ...]:
@@ -220,8 +221,8 @@ def guo2024(
                 raise ValueError("dose_units given without a dose; pass dose= as well")
             dose = DEFAULT_DOSE[canon]  # in the table's unit
         stimulus = {canon: dose_to_uM(canon, dose, dose_units)}
-    params = [Parameter(*row) for row in parameter_rows()]
-    params.append(Parameter(*NFKB_TOTAL))
+    params = [Parameter(*row, bounds=BOUNDS.get(row[0])) for row in parameter_rows()]
+    params.append(Parameter(*NFKB_TOTAL, bounds=BOUNDS["NFkB_total"]))
     het = _heterogeneity(heterogeneity, {p.name: p.value for p in params})
     species = tuple(Species(s, INITIAL_TOTALS.get(s, 0.0), "uM") for s in SPECIES)
     reactions = tuple(

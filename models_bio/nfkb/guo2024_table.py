@@ -290,6 +290,16 @@ def reaction_rows() -> list[tuple[int, dict[str, float | str], dict[str, float |
     return rows
 
 
+# Bounds the source gives (parameter_setting.xlsx, sheet param_setting_2023, min_val/max_val;
+# NFkB_total from the model reference's 0.04-0.3 uM range). Other parameters have none.
+BOUNDS: dict[str, tuple[float, float]] = {
+    "p6n2": (0.5, 10.0), "p9n2": (2.0, 6.0), "p45n2": (0.5, 10.0), "p67n2": (0.5, 10.0),
+    "p76n2": (0.5, 10.0), "p79n3": (0.5, 10.0), "p88n3": (0.5, 10.0), "p94n2": (0.5, 10.0),
+    "p96": (0.01, 1.0), "p97": (0.01, 1.0), "p98": (0.005, 0.5), "p99": (0.01, 1.0),
+    "p100": (0.01, 1.0), "p101": (0.01, 1.0), "NFkB_total": (0.04, 0.3),
+}  # fmt: skip
+
+
 def parameter_rows() -> list[tuple[str, float, str, str]]:
     """Parsed parameter rows: ``(name, value, units, meaning)``; units ``""`` if dimensionless."""
     rows = []
