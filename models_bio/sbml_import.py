@@ -286,7 +286,7 @@ class Importer:
                 fixed = bool(s.getBoundaryCondition() or s.getConstant())
                 if fixed and kind == "constant":
                     inert.add(state)
-                units = s.getUnits() or ("amount" if t.amount_only[sid] else "concentration")
+                units = s.getUnits() or _default_units(m, t.amount_only[sid])
                 boundary = fixed or sid not in self.reacting  # reactions never change it
                 states.append(
                     Species(state, initial_of(sid, state), units, volumes[state], boundary)
@@ -308,3 +308,11 @@ class Importer:
             self.t.element[sid]
         )
         return get(sid).getUnits() if get is not None else ""
+
+
+def _default_units(model: Any, amount_only: bool) -> str:
+    """Units of a species that declares none: ``item`` counts when the model's substance is
+    ``item`` (so stochastic methods count it as it is), else "amount" or "concentration"."""
+    if model.getSubstanceUnits() == "item":
+        return "item" if amount_only else f"item/{model.getVolumeUnits() or 'volume'}"
+    return "amount" if amount_only else "concentration"

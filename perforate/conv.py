@@ -13,9 +13,11 @@ base kernel weights, as for :class:`perforate.DendriticLinear`. A new set has ``
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from perforate.config import DendriteConfig
 from perforate.layer import DendriticLayer
 
 
@@ -40,13 +42,20 @@ class DendriticConv(DendriticLayer):
     BASES = (nn.Conv1d, nn.Conv2d)
     unit_dim = 1
 
-    def __init__(self, base: nn.Module, *args, **kwargs) -> None:
+    def __init__(
+        self,
+        base: nn.Module,
+        config: DendriteConfig | None = None,
+        *,
+        n_sets: int = 0,
+        generator: torch.Generator | None = None,
+    ) -> None:
         if isinstance(base, nn.Conv1d | nn.Conv2d) and base.padding_mode != "zeros":
             raise ValueError(
                 f"DendriticConv supports padding_mode='zeros' only, got {base.padding_mode!r}; "
                 "pad the input explicitly (e.g. nn.ReflectionPad1d) before the convolution"
             )
-        super().__init__(base, *args, **kwargs)
+        super().__init__(base, config, n_sets=n_sets, generator=generator)
 
     def _op(self, x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
         b = self.base

@@ -26,6 +26,7 @@ from cellsde.calibration.uncertainty import one_step_bootstrap
 from cellsde.datasets import schema as S
 from cellsde.datasets import validate_dataset
 from cellsde.errors import CellsdeError, ModelMismatchError
+from cellsde.nn.memory import calibration_estimate, check_memory
 from cellsde.simulation.adapters import observable_weights
 from models_bio.network import ReactionNetwork
 
@@ -176,6 +177,10 @@ def calibrate(
     readout = observable_weights(net, observation.observable)
     cells = np.full(len(conds), config.cells) if config.cells else measured.cells
     clouds = 2 if config.debiased else 1
+    if config.method == "ode":  # before any draw; the stochastic methods check in simulate
+        check_memory(calibration_estimate(
+            cells=np.asarray(cells) * clouds, measured=measured.cells, frames=measured.times.size,
+            species=len(net.species_names), free=len(free_params)))  # fmt: skip
     draws_ = Draws.make(np.asarray(cells) * clouds, len(free_params), measured.times.size,
                         config.seed, clouds=clouds)  # fmt: skip
     stim_species = sorted({s for c in conds for s in c.stimulus})

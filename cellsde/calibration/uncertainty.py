@@ -61,12 +61,17 @@ def output_jacobian(objective: Objective, phi: torch.Tensor) -> tuple[torch.Tens
     obs = observation(pop, objective.spec, phi)
     g = obs["scale"] * torch.einsum("tcq,cqf->tcf", dy_dtheta, dtheta_dphi)
 
-    def affine(v: torch.Tensor) -> torch.Tensor:  # observation parameters at fixed y
+    def scalars(v: torch.Tensor) -> torch.Tensor:  # (scale, offset, noise) of phi
         o = observation(pop, objective.spec, v)
-        return o["scale"] * y + o["offset"] + o["noise"] * draws.eps
+        return torch.stack([o[k].reshape(()).to(v.dtype) for k in ("scale", "offset", "noise")])
 
-    g = g + torch.autograd.functional.jacobian(affine, phi)
-    return affine(phi), g
+    # y_obs = scale * y + offset + noise * eps: its phi-derivative at fixed y, from the three
+    # scalars' (3, phi) Jacobian (one small autograd call, not one per observed value)
+    d = torch.autograd.functional.jacobian(scalars, phi)  # (3, phi)
+    eps = torch.as_tensor(draws.eps, dtype=g.dtype)  # (time, cell)
+    g = g + y.to(g.dtype)[..., None] * d[0] + d[1] + eps[..., None] * d[2]
+    scale, offset, noise = scalars(phi)
+    return scale * y + offset + noise * eps, g
 
 
 def one_step_bootstrap(

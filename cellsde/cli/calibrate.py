@@ -102,17 +102,12 @@ def _conditions(items: list[str]) -> dict | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from cellsde.calibration import CalibrationConfig, ObservationModel, calibrate, write_population
+    from cellsde.cli._paths import TABLE_SUFFIXES, output_file
     from cellsde.datasets import open_dataset
     from cellsde.errors import CellsdeError
 
-    out = Path(args.out)
-    if out.suffix not in (".nc", ".h5"):
-        raise CellsdeError(f"--out {args.out!r}: a population is written as netCDF; use a .nc name")
-    if not out.parent.exists():
-        raise CellsdeError(f"--out {args.out!r}: the folder {str(out.parent)!r} does not exist")
+    out = output_file(args.out, suffixes=TABLE_SUFFIXES)  # a population is a netCDF table
     if args.resume and not args.checkpoint:
         raise CellsdeError("--resume needs --checkpoint PATH")
     free = [_free(t) for t in args.free]

@@ -101,6 +101,9 @@ def table_lines(ds, path: str) -> list[str]:
         total = f"total tW2 {float(ds['tw2_total']):.6g}" if "tw2_total" in ds else ""
         return [f"file: {path} (scores: W2 per group and time)", head, "tW2 per group:",
                 *rows[:20], *(["  ..."] if len(rows) > 20 else []), total, *_attrs(ds)]  # fmt: skip
+    if "median" in ds and "spread" in ds and "param" in ds["median"].dims:
+        return [f"file: {path} (calibrated population of {ds.attrs.get('model', '?')})", head,
+                *_population_rows(ds), *_attrs(ds)]  # fmt: skip
     if "train_loss" in ds:
         loss, valid = ds["train_loss"].values, ds["valid_loss"].values
         best = int(np.nanargmin(valid)) if np.isfinite(valid).any() else None
@@ -111,6 +114,22 @@ def table_lines(ds, path: str) -> list[str]:
         return lines + _attrs(ds)
     variables = [f"  {k} {tuple(v.dims)}" for k, v in ds.data_vars.items()]
     return [f"file: {path} (table)", head, "variables:", *variables, *_attrs(ds)]
+
+
+def _population_rows(ds) -> list[str]:
+    """One line per free parameter: median [interval], spread [interval] (``cellsde calibrate``)."""
+
+    def interval(name: str, j: int) -> str:
+        if name not in ds:
+            return ""
+        lo, hi = ds[name].values[j]
+        return f" [{lo:.4g}, {hi:.4g}]"
+
+    rows = []
+    for j, p in enumerate(ds[S.PARAM].values):
+        rows.append(f"  {p}: median {ds['median'].values[j]:.4g}{interval('median_interval', j)}, "
+                    f"spread {ds['spread'].values[j]:.3g}{interval('spread_interval', j)}")  # fmt: skip
+    return rows
 
 
 def _theta_rows(ds) -> list[str]:

@@ -37,6 +37,7 @@ from cellsde.errors import CellsdeError
 __all__ = [
     "MemoryEstimate",
     "available_bytes",
+    "calibration_estimate",
     "check_memory",
     "fit_estimate",
     "format_bytes",
@@ -246,6 +247,44 @@ def simulation_estimate(
     total = 3.0 * cells * times * species * 8
     detail = f"{cells:,} cells x {times:,} times x {species} species x 8 B x 3 copies"
     return MemoryEstimate(bytes=total, what=what, detail=detail, fix=fix)
+
+
+def calibration_estimate(
+    *,
+    cells: Sequence[int],
+    measured: Sequence[int],
+    frames: int,
+    species: int,
+    free: int,
+    stages: int = 3,
+    steps_per_frame: int = 8,
+) -> MemoryEstimate:
+    """Peak memory of one loss evaluation of :func:`cellsde.calibrate` (ODE method).
+
+    The discrete adjoint keeps every accepted step's stages, ``stages x species`` numbers per
+    cell and step; a stiff solver at the default tolerances takes a few steps per frame after
+    the stimulus, so ``steps_per_frame`` (8) bounds the usual case. The uncertainty adds each
+    simulated cell's sensitivities (``frames x free``), and the W2 cost matrices are
+    ``simulated x measured`` per condition and frame. All float64.
+
+    Parameters
+    ----------
+    cells, measured : sequence of int
+        Simulated (both clouds of the debiased loss) and measured cells of each condition.
+    frames, species, free : int
+        Output times, model species, free parameters.
+    """
+    sim = int(np.sum(cells))
+    record = sim * species * (stages + 1) * steps_per_frame * frames
+    jac = sim * frames * max(free, 1) * 2  # value and sensitivities
+    costs = frames * int(np.dot(np.asarray(cells), np.asarray(measured)))
+    total = 8.0 * (record + jac + costs)
+    detail = (
+        f"{sim:,} simulated cells x {frames} frames x {species} species x "
+        f"{(stages + 1) * steps_per_frame} stage values per frame x 8 B, and the W2 costs"
+    )
+    fix = "simulate fewer cells per condition (cells= / --cells) or fit fewer frames or conditions"
+    return MemoryEstimate(bytes=total, what="calibrate", detail=detail, fix=fix)
 
 
 def available_bytes(device: object = "cpu") -> float:

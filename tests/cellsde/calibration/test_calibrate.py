@@ -58,6 +58,17 @@ def test_population_file_round_trip_and_score(fitted, lab_data, tmp_path) -> Non
         score(other, pop, lab_data, conditions=CONDITIONS)
 
 
+def test_info_describes_a_population_file(fitted, tmp_path, capsys) -> None:
+    from cellsde.cli.main import main
+
+    path = write_population(fitted.population, tmp_path / "pop.nc")
+    assert main(["info", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "calibrated population of receptor_test" in text
+    kact = float(fitted.population["median"][0])
+    assert f"kact: median {kact:.4g} [" in text and "spread" in text
+
+
 def test_loss_gradient_equals_finite_differences(lab_data) -> None:
     import sys
 
@@ -93,6 +104,29 @@ def test_loss_gradient_equals_finite_differences(lab_data) -> None:
         with torch.no_grad():
             fd = (objective(phi + e)[0] - objective(phi - e)[0]) / 2e-4
         assert float(grad[k]) == pytest.approx(float(fd), rel=5e-3, abs=1e-6)
+    # the bootstrap's Jacobian of every observed value agrees with autograd's, in random
+    # projections (one backward pass each instead of one per observed value)
+    from cellsde.calibration.objective import observation
+    from cellsde.calibration.simulator import observe
+    from cellsde.calibration.uncertainty import output_jacobian
+
+    y_obs, g = output_jacobian(objective, phi.detach())
+    pop, draws = objective.population, objective.draws
+
+    def observed(v):
+        o = observation(pop, objective.spec, v)
+        y = observe(objective.engine, pop.cells(v, draws.z))
+        return o["scale"] * y + o["offset"] + o["noise"] * draws.eps
+
+    v = phi.detach().clone().requires_grad_(True)
+    y_auto = observed(v)
+    np.testing.assert_allclose(y_obs.numpy(), y_auto.detach().numpy(), rtol=1e-10)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(2):
+        w = torch.randn(y_auto.shape, generator=gen, dtype=torch.float64)  # (time, cell)
+        (auto,) = torch.autograd.grad((w * y_auto).sum(), v, retain_graph=True)
+        mine = torch.einsum("tc,tcf->f", w, g)
+        np.testing.assert_allclose(mine.numpy(), auto.numpy(), rtol=1e-6, atol=1e-9)
 
 
 def test_bad_input_fails_clearly_and_writes_nothing(lab_data, tmp_path) -> None:
@@ -118,6 +152,9 @@ def test_bad_input_fails_clearly_and_writes_nothing(lab_data, tmp_path) -> None:
     with pytest.raises(ModelMismatchError, match="observable"):
         calibrate(net, lab_data, free=["kact"], conditions=CONDITIONS,
                   observation=ObservationModel("nope", measured="response"), config=config)  # fmt: skip
+    with pytest.raises(CellsdeError, match=r"calibrate would need about .* --cells"):
+        calibrate(net, lab_data, free=["kact"], conditions=CONDITIONS,
+                  config=config.replace(cells=10**7))  # fmt: skip
     assert not ckpt.exists()
 
 

@@ -118,7 +118,8 @@ def test_sigkill_then_resume_gives_the_uninterrupted_result(files) -> None:
     [
         (["--free", "nope"], "not parameters of model"),
         (["--free", "kact:5:1"], "below upper"),
-        (["--free", "kact", "--out", "x.csv"], "netCDF"),
+        (["--free", "kact", "--out", "x.csv"], "is not .nc or .h5"),
+        (["--free", "kact", "--out", "nowhere/x.nc"], "does not exist"),
         (["--free", "kact", "--scale", "big"], "'fit' or a number"),
         (["--free", "kact", "--condition", "0L=1"], "GROUP:SPECIES=VALUE"),
         (["--free", "kact", "--resume"], "--checkpoint"),

@@ -75,7 +75,7 @@ def test_compress_cli_nfkb_shaped_model_with_a_test_split(tmp_path, capsys):
     data = tmp_path / "nfkb_like.nc"
     save_dataset(ds, data)
     cfg = ENDnSDEConfig(species=("x1", "x2", "hidden"), params=("omega1", "omega2"), hidden=(8, 8),
-                        noisy_species=("x2",), time_units="h")  # fmt: skip
+                        noisy_species=("x2",), time_units=ds["time"].attrs["units"])  # fmt: skip
     fit = '{"dt": 0.1, "lr": 0.01, "epochs": 2, "observed": ["x1", "x2"], "standardize": true}'
     model = tmp_path / "wide.pt"
     save_model(ENDnSDE(cfg, seed=0), model, metadata={"fit": fit})

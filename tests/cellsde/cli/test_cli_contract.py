@@ -137,7 +137,9 @@ def test_compress_shows_progress_and_keeps_units_and_conditions(lab, tmp_path, m
     assert main(["compress", str(lab["model.pt"]), str(lab["data.nc"]), "--out", str(out),
                  "--widths", "2", "--max-dendrites", "1", "--valid-groups", "3", "--epochs",
                  "1", "--tolerance", "1000"]) == 0  # fmt: skip
-    assert "compress: 4network" in terminal.getvalue()  # one tick per trained candidate
+    # one tick per candidate: the wide model, width 2 with K = 0 and 1, and the two plain
+    # controls (equal parameters, equal FLOPs)
+    assert "compress: 5network" in terminal.getvalue()
     wide, small = load_model(lab["model.pt"]).metadata, load_model(out).metadata
     assert small["units"] == wide["units"] and small["conditions"] == wide["conditions"]
 

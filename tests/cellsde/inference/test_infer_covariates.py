@@ -51,7 +51,7 @@ def fitted():
                        for lig in ("A", "B")], n=32, seed=0)  # fmt: skip
     covs = covariates_from_data(train, ["log10:dose", "onehot:ligand"])
     cfg = ENDnSDEConfig(species=("y",), params=("omega",), hidden=(32, 32), activation="elu",
-                        noise="diagonal", covariates=covs)  # fmt: skip
+                        noise="diagonal", covariates=covs, time_units="h")  # fmt: skip
     model = ENDnSDE(cfg, seed=0)
     fit(model, train, config=FitConfig(epochs=250, lr=5e-3, lr_schedule="cosine", dt=0.1,
                                        progress=False, seed=0))  # fmt: skip
@@ -132,7 +132,9 @@ def test_bad_inputs_are_one_line_errors(fitted):
     mixed = mixed.assign_coords(dose=("cell", np.r_[np.full(4, 10.0), np.full(4, 1.0)]))
     with pytest.raises(CellsdeError, match="known covariate such as the dose"):
         infer(fitted, mixed, n_bootstrap=0, iterations=2)
-    only_known = ENDnSDE(ENDnSDEConfig(species=("y",), covariates=fitted.covariates), seed=0)
+    only_known = ENDnSDE(
+        ENDnSDEConfig(species=("y",), covariates=fitted.covariates, time_units="h"), seed=0
+    )
     with pytest.raises(CellsdeError, match="no unknown parameters to infer"):
         infer(only_known, data, n_bootstrap=0)
     y = torch.zeros(4, 8, TIMES.size, 1)

@@ -130,7 +130,7 @@ def test_fit_reads_covariates_and_refuses_data_without_them():
     ds = lab()
     covs = covariates_from_data(ds, ["log10:dose", "onehot:ligand"])
     model = ENDnSDE(ENDnSDEConfig(species=("y",), hidden=(8,), noise="diagonal",
-                                  covariates=covs), seed=0)  # fmt: skip
+                                  covariates=covs, time_units="h"), seed=0)  # fmt: skip
     cfg = FitConfig(epochs=2, dt=0.5, progress=False)
     fit(model, ds, config=cfg)
     lo, hi = model.theta_range()

@@ -73,3 +73,14 @@ def test_simulation_estimate_and_format():
     assert format_bytes(1.5 * 2**30) == "1.5 GiB"
     assert format_bytes(12) == "12 B"
     assert "estimated peak memory" in MemoryEstimate(1.0, "fit", "d", "f").line()
+
+
+def test_calibration_estimate_counts_the_adjoint_record_and_the_costs() -> None:
+    from cellsde.nn.memory import calibration_estimate
+
+    est = calibration_estimate(cells=[100, 100], measured=[50, 60], frames=10, species=4, free=2)
+    record = 200 * 4 * 4 * 8 * 10  # cells x species x (stages + 1) x steps per frame x frames
+    costs = 10 * (100 * 50 + 100 * 60)
+    jac = 200 * 10 * 2 * 2
+    assert est.bytes == 8.0 * (record + costs + jac)
+    assert est.what == "calibrate" and "--cells" in est.fix
