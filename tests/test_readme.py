@@ -35,6 +35,7 @@ APPEND = {
     "fit": ["--config", "small.toml"],
     "infer": ["--iterations", "2", "--bootstrap", "2", "--starts", "1"],
     "figures": ["--dpi", "30"],
+    "calibrate": ["--starts", "1", "--explore", "1", "--iterations", "2", "--bootstrap", "5"],
 }
 
 
@@ -46,7 +47,8 @@ def tour_commands() -> list[str]:
 
 def test_the_tour_is_long_enough_to_matter():
     verbs = {shlex.split(c, comments=True)[1] for c in tour_commands()}
-    assert {"simulate", "fit", "evaluate", "infer", "figures", "import-csv", "subset"} <= verbs
+    assert {"simulate", "fit", "evaluate", "infer", "figures", "import-csv", "subset",
+            "calibrate"} <= verbs  # fmt: skip
 
 
 def test_every_tour_command_runs(tmp_path, monkeypatch, capsys, shared_dir):
@@ -65,6 +67,7 @@ def test_every_tour_command_runs(tmp_path, monkeypatch, capsys, shared_dir):
         err = capsys.readouterr().err
         assert rc == 0, f"{command}\n{err}"
     assert (tmp_path / "model.pt").is_file() and (tmp_path / "theta.nc").is_file()
+    assert (tmp_path / "tnf_pop.nc").is_file() and (tmp_path / "tnf_model.nc").is_file()
     assert any((tmp_path / "figs").glob("fan_*.png"))
     assert any((tmp_path / "lab_figs").glob("fan_*.png"))
 

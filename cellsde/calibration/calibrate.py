@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,6 +220,7 @@ def calibrate(
         phi, state = search_cmaes(objective, starts[0], config, fingerprint)
     else:
         phi, state = search(objective, starts, config, fingerprint)
+    searched = time.perf_counter()
     with torch.no_grad():
         loss, per_condition = objective(phi)
     boot = None
@@ -232,7 +234,9 @@ def calibrate(
         time_units=net.time_units,
         attrs={"seed": config.seed, "config": config.to_json(), "loss": float(loss),
                "measured": measured_name, "free": json.dumps([f.__dict__ for f in free_params]),
-               "data_fingerprint": fingerprint},
+               "data_fingerprint": fingerprint,
+               # wall time of the search (kept across resumes) and of what followed it
+               "wall_seconds": float(state.elapsed) + time.perf_counter() - searched},
     )  # fmt: skip
     table = history_table(state)
     history = xr.Dataset(

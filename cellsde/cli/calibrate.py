@@ -41,7 +41,17 @@ def register(subparsers: Any) -> None:
     p.add_argument("--cells", type=int, help="simulated cells per condition (default: as measured)")
     p.add_argument("--plain", action="store_true", help="plain W2 loss instead of the debiased one")
     p.add_argument("--correlated", action="store_true", help="estimate correlations too")
-    p.add_argument("--starts", type=int, default=4)
+    p.add_argument(
+        "--method", default="ode",
+        help="how cells are simulated: ode (exact gradients) or a stochastic method (cle, ssa, "
+        "tau; needs --optimizer cmaes)",
+    )  # fmt: skip
+    p.add_argument(
+        "--optimizer", default=None,
+        help="adam on exact gradients (ode) or derivative-free cmaes (default: adam for ode, "
+        "cmaes otherwise)",
+    )  # fmt: skip
+    p.add_argument("--starts", type=int, default=4, help="multi-start: starting points explored")
     p.add_argument("--explore", type=int, default=25, help="iterations of every start")
     p.add_argument("--iterations", type=int, default=150, help="iterations of the best start")
     p.add_argument(
@@ -50,7 +60,7 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--bootstrap", type=int, default=200, help="replicates for the intervals (0: none)"
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seeds the draws, starts and bootstrap")
     p.add_argument("--checkpoint", help="resumable state, written after every iteration")
     p.add_argument("--resume", action="store_true", help="continue from --checkpoint")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
@@ -124,6 +134,8 @@ def run(args: argparse.Namespace) -> int:
     options = {"lr": args.lr} if args.lr is not None else {}
     config = CalibrationConfig(
         cells=args.cells, debiased=not args.plain, correlated=args.correlated,
+        method=args.method,
+        optimizer=args.optimizer or ("adam" if args.method == "ode" else "cmaes"),
         starts=args.starts, explore_iterations=min(args.explore, args.iterations),
         iterations=args.iterations, bootstrap=args.bootstrap, seed=args.seed,
         checkpoint_path=args.checkpoint, resume=args.resume, progress=args.progress, **options,

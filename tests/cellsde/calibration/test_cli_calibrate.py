@@ -123,6 +123,8 @@ def test_sigkill_then_resume_gives_the_uninterrupted_result(files) -> None:
         (["--free", "kact", "--scale", "big"], "'fit' or a number"),
         (["--free", "kact", "--condition", "0L=1"], "GROUP:SPECIES=VALUE"),
         (["--free", "kact", "--resume"], "--checkpoint"),
+        (["--free", "kact", "--method", "gillespie"], "method must be one of"),
+        (["--free", "kact", "--method", "cle", "--optimizer", "adam"], "optimizer='cmaes'"),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(files, capsys, extra, message) -> None:
