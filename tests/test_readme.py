@@ -35,7 +35,7 @@ APPEND = {
     "fit": ["--config", "small.toml"],
     "infer": ["--iterations", "2", "--bootstrap", "2", "--starts", "1"],
     "figures": ["--dpi", "30"],
-    "calibrate": ["--starts", "1", "--explore", "1", "--iterations", "2", "--bootstrap", "5"],
+    "calibrate": ["--starts", "1", "--explore", "1", "--iterations", "2", "--bootstrap", "20"],
 }
 
 
