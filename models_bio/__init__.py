@@ -5,10 +5,11 @@ Models are frozen dataclasses; methods that simulate them live in ``cellsde``.
 
 from models_bio.circadian import damped_oscillator, vilar2002
 from models_bio.distrib import Draw
+from models_bio.event import Event
 from models_bio.expressions import Expression, ExpressionError
 from models_bio.heterogeneity import Distribution, Grid, LogitNormal, LogNormal, LogUniform, Uniform
 from models_bio.kinetics import Kinetics
-from models_bio.network import Event, Parameter, Reaction, ReactionNetwork, Species
+from models_bio.network import Parameter, Reaction, ReactionNetwork, Species
 from models_bio.nfkb.guo2024 import dose_to_uM, guo2024
 from models_bio.nfkb.krishna import krishna2006
 from models_bio.nfkb.noise import guo2024_basal_state, guo2024_sde

@@ -1,4 +1,4 @@
-"""SBML events -> :class:`~models_bio.network.Event`, with every Level 3 attribute.
+"""SBML events -> :class:`~models_bio.event.Event`, with every Level 3 attribute.
 
 Triggers, delays, priorities, ``persistent``, ``initialValue`` and ``useValuesFromTriggerTime``
 map one to one onto :class:`Event` (Level 2 files get the Level 2 semantics: persistent
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from models_bio.event import Event
 from models_bio.expressions import draws
-from models_bio.network import Event
 from models_bio.sbml_math import MathTranslator
 from models_bio.sbml_symbols import SymbolTable
 
