@@ -91,6 +91,10 @@ def test_ctrl_c_in_any_verb_is_one_line(monkeypatch, capsys):
     assert capsys.readouterr().err == "cellsde: interrupted (models)\n"
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_during_fit_keeps_the_last_epoch(tmp_path):
     ds = hours_dataset(8)
     save_dataset(ds, tmp_path / "d.nc")
@@ -99,7 +103,10 @@ def test_ctrl_c_during_fit_keeps_the_last_epoch(tmp_path):
     cmd = [sys.executable, "-m", "cellsde.cli.main", "fit", str(tmp_path / "d.nc"), "--out",
            str(out), "--config", str(tmp_path / "f.toml"), "--epochs", "100000"]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # a shell's background job (`make test &`, some CI runners) ignores SIGINT, and children
+    # inherit that: give the fit the default disposition a terminal's foreground job has
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)  # fmt: skip
     deadline = time.monotonic() + 120
     while not state.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
