@@ -151,6 +151,7 @@ def main() -> None:
     ap.add_argument("--rtol", type=float, default=2e-3)
     ap.add_argument("--plain", action="store_true", help="plain tW2 loss (default debiased)")
     ap.add_argument("--correlated", action="store_true", help="estimate correlations too")
+    ap.add_argument("--redraw", action="store_true", help="new simulated cells every iteration")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--checkpoint", default=None, help="resumable calibration state")
     ap.add_argument("--images", default=str(ROOT / "docs" / "images"))
@@ -168,8 +169,9 @@ def main() -> None:
         config = CalibrationConfig(starts=args.starts, explore_iterations=args.explore,
                                    iterations=args.iterations, lr=args.lr, lr_min=args.lr / 15,
                                    bootstrap=args.bootstrap, seed=args.seed, cells=args.cells,
-                                   rtol=args.rtol, debiased=not args.plain, correlated=args.correlated,
+                                   rtol=args.rtol, debiased=not args.plain, correlated=args.correlated, redraw=args.redraw,
                                    checkpoint_path=args.checkpoint, resume=args.checkpoint is not None)  # fmt: skip
+        resumed = args.checkpoint is not None and Path(args.checkpoint).is_file()
         c0 = resource.getrusage(resource.RUSAGE_SELF)
         result = calibrate("guo2024", train, free=list(FREE),
                            observation=ObservationModel("nfkb_nuclear", offset="fit", noise="fit"),
@@ -181,7 +183,7 @@ def main() -> None:
         # attrs); CPU: this process only, i.e. all of it unless the run was resumed
         population.attrs["cpu_seconds"] = cpu
         population.attrs["cpu_covers"] = (
-            "the last resumed part only" if args.checkpoint else "the whole run"
+            "the last resumed part only" if resumed else "the whole run"
         )
         write_population(population, args.population)
     wall = population.attrs["wall_seconds"]
@@ -217,7 +219,7 @@ def main() -> None:
 Calibration on {int((~held).sum())} measured cells in {len(set(train["group"].values.tolist()))} conditions
 ({config.get("starts")} starts x {config.get("explore_iterations")} iterations, best start to
 {config.get("iterations")} iterations, {config.get("cells")} simulated cells per condition and cloud,
-debiased loss: {config.get("debiased")}, correlated: {config.get("correlated")}, rtol {config.get("rtol")}, {config.get("bootstrap")}
+debiased loss: {config.get("debiased")}, correlated: {config.get("correlated")}, redrawn cells: {config.get("redraw")}, rtol {config.get("rtol")}, {config.get("bootstrap")}
 bootstrap replicates): **{wall / 60:.1f} min wall** ({cpu / 60:.1f} min CPU for
 {population.attrs.get("cpu_covers", "the whole run")}) on this 2-core machine
 (shared with other work while it ran). Observation model: scale {obs["scale"]:.3g} (fixed),

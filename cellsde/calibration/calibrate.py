@@ -182,8 +182,12 @@ def calibrate(
         check_memory(calibration_estimate(
             cells=np.asarray(cells) * clouds, measured=measured.cells, frames=measured.times.size,
             species=len(net.species_names), free=len(free_params)))  # fmt: skip
-    draws_ = Draws.make(np.asarray(cells) * clouds, len(free_params), measured.times.size,
-                        config.seed, clouds=clouds)  # fmt: skip
+
+    def make_draws(seed: int) -> Draws:
+        return Draws.make(np.asarray(cells) * clouds, len(free_params), measured.times.size,
+                          seed, clouds=clouds)  # fmt: skip
+
+    draws_ = make_draws(config.seed)
     stim_species = sorted({s for c in conds for s in c.stimulus})
     unknown = [s for s in stim_species if s not in net.species_names]
     if unknown:
@@ -208,7 +212,7 @@ def calibrate(
     )  # fmt: skip
     objective = Objective(population, observation, engine, measured, draws_,
                           reduce=config.reduce_conditions, skip_first=config.skip_first,
-                          debiased=config.debiased)  # fmt: skip
+                          debiased=config.debiased, resample=make_draws)  # fmt: skip
     nominal = np.array([net.parameter(f.name).value for f in free_params])
     starts = population.starts(config.starts, nominal=np.clip(nominal, population.lower, population.upper),
                                seed=config.seed)  # fmt: skip
@@ -221,6 +225,7 @@ def calibrate(
     else:
         phi, state = search(objective, starts, config, fingerprint)
     searched = time.perf_counter()
+    objective.draws = draws_  # the final loss and the intervals use the draws of the seed
     with torch.no_grad():
         loss, per_condition = objective(phi)
     boot = None

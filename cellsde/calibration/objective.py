@@ -11,6 +11,7 @@ the population parameters.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -128,10 +129,18 @@ class Objective:
         reduce: str,
         skip_first: bool,
         debiased: bool,
+        resample: Callable[[int], Draws] | None = None,
     ) -> None:
         self.population, self.spec, self.engine = population, spec, engine
         self.measured, self.draws = measured, draws
         self.reduce, self.skip_first, self.debiased = reduce, skip_first, debiased
+        self._resample = resample
+
+    def redraw(self, seed: int) -> None:
+        """Replace the draws by new ones of the same layout, from ``seed``."""
+        if self._resample is None:
+            raise RuntimeError("this objective was built without a resampler")
+        self.draws = self._resample(seed)
 
     def simulate(self, phi: torch.Tensor) -> torch.Tensor:
         """Observed simulated cells, shape (time, cell), differentiable in ``phi``."""

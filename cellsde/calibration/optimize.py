@@ -136,6 +136,8 @@ def search(
         for group in optimizer.param_groups:
             group["lr"] = lr
         optimizer.zero_grad(set_to_none=True)
+        if config.redraw:  # seeded by the global iteration: a resumed run draws the same
+            objective.redraw(config.seed + 1 + len(state.history))
         loss, _ = objective(phi)
         if loss.item() < state.best_loss:
             state.best_loss, state.best_phi = loss.item(), phi.detach().clone()
@@ -155,7 +157,9 @@ def search(
         bar.update(1)
         bar.set_postfix(start=state.start, loss=f"{step.loss:.4g}", best=f"{state.best_loss:.4g}")
     bar.close()
-    return state.best_phi, state
+    # with redrawn cells the losses of different iterations are not comparable: the last
+    # iterate (the end of the annealed schedule) is the estimate
+    return (state.phi if config.redraw else state.best_phi), state
 
 
 def _advance(state: SearchState, config: CalibrationConfig) -> None:

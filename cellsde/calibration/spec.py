@@ -138,6 +138,13 @@ class CalibrationConfig:
         shrinks with the number of cells; the debiased loss removes that bias to first order.
     correlated : bool
         Estimate the correlations of the free parameters' log values (default independent).
+    redraw : bool
+        Draw new simulated cells (population and noise draws, seeded by the iteration) at
+        every Adam iteration: stochastic optimisation of the expected loss, instead of the
+        loss at one fixed set of draws (common random numbers, the default). With few
+        simulated cells and many population parameters the fixed-draw loss can be fitted to
+        the draws themselves; redrawing cannot. The search then returns its last iterate,
+        and the final loss and the intervals use the fixed draws of ``seed``.
     spread_max : float
         Largest population spread, as the sd of a log value (1.0: a factor e per sd).
     method : {"ode", "cle", "ssa", "tau"}
@@ -179,6 +186,7 @@ class CalibrationConfig:
     cells: int | None = None
     debiased: bool = True
     correlated: bool = False
+    redraw: bool = False
     method: str = "ode"
     spread_max: float = 1.0
     optimizer: str = "adam"
@@ -210,6 +218,11 @@ class CalibrationConfig:
             (
                 self.method == "ode" or self.optimizer == "cmaes",
                 f"method {self.method!r} has no gradient; use optimizer='cmaes'",
+            ),
+            (
+                not self.redraw or self.optimizer == "adam",
+                "redraw=True is for the gradient search (optimizer='adam'); CMA-ES ranks "
+                "candidates on one set of draws",
             ),
             (self.starts >= 1, f"starts must be >= 1, got {self.starts}"),
             (self.explore_iterations >= 1, "explore_iterations must be >= 1"),

@@ -42,6 +42,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--plain", action="store_true", help="plain W2 loss instead of the debiased one")
     p.add_argument("--correlated", action="store_true", help="estimate correlations too")
     p.add_argument(
+        "--redraw", action="store_true",
+        help="new simulated cells at every iteration (stochastic search of the expected loss) "
+        "instead of one fixed set of draws",
+    )  # fmt: skip
+    p.add_argument(
         "--method", default="ode",
         help="how cells are simulated: ode (exact gradients) or a stochastic method (cle, ssa, "
         "tau; needs --optimizer cmaes)",
@@ -134,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     options = {"lr": args.lr} if args.lr is not None else {}
     config = CalibrationConfig(
         cells=args.cells, debiased=not args.plain, correlated=args.correlated,
-        method=args.method,
+        redraw=args.redraw, method=args.method,
         optimizer=args.optimizer or ("adam" if args.method == "ode" else "cmaes"),
         starts=args.starts, explore_iterations=min(args.explore, args.iterations),
         iterations=args.iterations, bootstrap=args.bootstrap, seed=args.seed,

@@ -192,3 +192,21 @@ def test_simulate_population_writes_the_measured_observable(fitted) -> None:
         simulate_population(
             type(other)(**{**other.__dict__, "name": "x"}), pop, times=[0.0, 1.0], n_cells=2
         )
+
+
+def test_redrawn_cells_are_new_each_iteration_and_reproducible(lab_data) -> None:
+    data = lab_data.isel(cell=slice(0, 120, 6))
+    config = CalibrationConfig(starts=1, explore_iterations=3, iterations=3, bootstrap=0,
+                               redraw=True, rtol=5e-3, progress=False)  # fmt: skip
+
+    def run(cfg):
+        return calibrate(receptor(), data, free=["kact"], conditions=CONDITIONS,
+                         observation=ObservationModel("response"), config=cfg)  # fmt: skip
+
+    a, b, fixed = run(config), run(config), run(config.replace(redraw=False))
+    np.testing.assert_array_equal(a.history["loss"].values, b.history["loss"].values)
+    np.testing.assert_array_equal(a.population["median"].values, b.population["median"].values)
+    # the same start, other cells: the first losses differ
+    assert a.history["loss"].values[0] != fixed.history["loss"].values[0]
+    with pytest.raises(ValueError, match="redraw=True is for the gradient search"):
+        CalibrationConfig(optimizer="cmaes", redraw=True)

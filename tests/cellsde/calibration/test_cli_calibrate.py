@@ -125,6 +125,7 @@ def test_sigkill_then_resume_gives_the_uninterrupted_result(files) -> None:
         (["--free", "kact", "--resume"], "--checkpoint"),
         (["--free", "kact", "--method", "gillespie"], "method must be one of"),
         (["--free", "kact", "--method", "cle", "--optimizer", "adam"], "optimizer='cmaes'"),
+        (["--free", "kact", "--method", "cle", "--redraw"], "redraw=True is for the gradient"),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(files, capsys, extra, message) -> None:
