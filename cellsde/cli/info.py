@@ -147,6 +147,22 @@ def _theta_rows(ds) -> list[str]:
     return rows + (["  ..."] if len(labels) > 20 else [])
 
 
+def _calibration_state_lines(path: str) -> list[str]:
+    """Lines describing the resumable state written by ``cellsde calibrate --checkpoint``."""
+    from cellsde._torchio import safe_load
+    from cellsde.calibration.optimize import FORMAT
+
+    state = safe_load(path, kind=FORMAT)
+    if "cmaes" in state:
+        es = state["cmaes"]
+        where = f"CMA-ES generation {int(es['generation'])}, best loss {float(es['best_f']):.6g}"
+    else:
+        where = (f"stage {state['stage']}, start {state['start']}, iteration {state['iteration']}, "
+                 f"best loss {float(state['best_loss']):.6g}")  # fmt: skip
+    return [f"file: {path} (state of `cellsde calibrate`; continue with --resume)", where,
+            f"wall time so far: {float(state['elapsed']) / 60:.1f} min"]  # fmt: skip
+
+
 def checkpoint_lines(path: str) -> list[str]:
     """Lines describing a fitted model (.pt) or a training state written by ``fit``."""
     from cellsde._torchio import safe_load
@@ -157,7 +173,13 @@ def checkpoint_lines(path: str) -> list[str]:
     try:
         model = load_model(path)
     except CheckpointError:  # not a model: a training state, or the state's own clear error
-        state = safe_load(path, kind=STATE_FORMAT)
+        try:
+            state = safe_load(path, kind=STATE_FORMAT)
+        except CheckpointError as err:
+            try:
+                return _calibration_state_lines(path)
+            except CheckpointError:
+                raise err from None
         config = json.loads(state["model_config"])
         history = state["history"].numpy().reshape(-1, 4) if state["history"].numel() else None
         last = f"; last train tW2 {history[-1, 0]:.6g}" if history is not None else ""

@@ -197,7 +197,11 @@ def _run_population(
         raise CellsdeError(
             "--population writes the population's measured observable; drop --observable"
         )
-    pop = open_population(args.population, model=getattr(model, "name", None))
+    from models_bio.network import ReactionNetwork
+
+    if not isinstance(model, ReactionNetwork):
+        raise CellsdeError("--population needs a reaction-network model (registered or SBML)")
+    pop = open_population(args.population, model=model.name)
     ds = simulate_population(model, pop, times=times, n_cells=args.cells, seed=args.seed)
     save_dataset(ds, out)
     print(f"wrote {out}: {args.cells} cells of {args.population} as {pop.attrs['measured']} "

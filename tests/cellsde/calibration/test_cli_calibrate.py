@@ -92,7 +92,7 @@ def _iterations(path: Path) -> int:
         return 0
 
 
-def test_sigkill_then_resume_gives_the_uninterrupted_result(files) -> None:
+def test_sigkill_then_resume_gives_the_uninterrupted_result(files, capsys) -> None:
     model, data, d = files
     assert main(["calibrate", str(model), str(data), "--out", str(d / "full.nc"), *ARGS]) == 0
     ckpt = d / "state.pt"
@@ -111,6 +111,10 @@ def test_sigkill_then_resume_gives_the_uninterrupted_result(files) -> None:
     full, resumed = open_population(d / "full.nc"), open_population(d / "resumed.nc")
     for name in ("median", "spread", "median_interval", "tw2"):
         np.testing.assert_array_equal(full[name].values, resumed[name].values)
+    capsys.readouterr()
+    assert main(["info", str(ckpt)]) == 0  # the state says where the search stands
+    out = capsys.readouterr().out
+    assert "state of `cellsde calibrate`" in out and "stage done" in out
 
 
 @pytest.mark.parametrize(
@@ -154,4 +158,7 @@ def test_simulate_from_a_population_file(files, capsys) -> None:
     assert main(["simulate", "vilar2002", "--population", str(d / "full.nc"), "--cells", "2",
                  "--t-end", "1", "--out", str(d / "bad.nc")]) == 2  # fmt: skip
     assert "population of model" in capsys.readouterr().err
+    assert main(["simulate", "damped_oscillator", "--population", str(d / "full.nc"), "--cells",
+                 "2", "--t-end", "1", "--out", str(d / "bad.nc")]) == 2  # fmt: skip
+    assert "needs a reaction-network model" in capsys.readouterr().err
     assert not (d / "bad.nc").exists()
