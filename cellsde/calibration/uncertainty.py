@@ -58,19 +58,19 @@ def output_jacobian(objective: Objective, phi: torch.Tensor) -> tuple[torch.Tens
     y = torch.as_tensor(engine.forward(theta.numpy(), record=True))  # (time, cell)
     dy_dtheta = torch.as_tensor(engine.jacobian())  # (time, cell, param)
     dtheta_dphi = torch.autograd.functional.jacobian(lambda v: pop.cells(v, draws.z), phi)
-    obs = observation(pop, objective.spec, phi)
-    g = obs["scale"] * torch.einsum("tcq,cqf->tcf", dy_dtheta, dtheta_dphi)
 
     def scalars(v: torch.Tensor) -> torch.Tensor:  # (scale, offset, noise) of phi
         o = observation(pop, objective.spec, v)
         return torch.stack([o[k].reshape(()).to(v.dtype) for k in ("scale", "offset", "noise")])
 
-    # y_obs = scale * y + offset + noise * eps: its phi-derivative at fixed y, from the three
-    # scalars' (3, phi) Jacobian (one small autograd call, not one per observed value)
-    d = torch.autograd.functional.jacobian(scalars, phi)  # (3, phi)
-    eps = torch.as_tensor(draws.eps, dtype=g.dtype)  # (time, cell)
-    g = g + y.to(g.dtype)[..., None] * d[0] + d[1] + eps[..., None] * d[2]
     scale, offset, noise = scalars(phi)
+    eps = torch.as_tensor(draws.eps, dtype=phi.dtype)  # (time, cell)
+    # y_obs = scale * y + offset + noise * eps: through y (the solver's sensitivities), and
+    # at fixed y through the three scalars' (3, phi) Jacobian (one small autograd call, not
+    # one per observed value)
+    d = torch.autograd.functional.jacobian(scalars, phi)  # (3, phi)
+    g = scale * torch.einsum("tcq,cqf->tcf", dy_dtheta, dtheta_dphi)
+    g = g + y.to(g.dtype)[..., None] * d[0] + d[1] + eps[..., None] * d[2]
     return scale * y + offset + noise * eps, g
 
 

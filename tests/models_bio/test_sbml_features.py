@@ -71,6 +71,28 @@ def test_species_in_a_growing_compartment_keep_their_amount(tmp_path):
     np.testing.assert_allclose(conc, (6.0 + times) / (2.0 + 0.5 * times), rtol=1e-8)
 
 
+def test_species_of_an_item_model_count_molecules_under_ssa(tmp_path):
+    # substanceUnits="item": a concentration species times its volume is a count, so SSA
+    # runs it as it is; without the model's substance unit it would be refused as a
+    # concentration of unknown scale
+    b = SBMLBuilder().comp("c", 2.0).param("k", 0.5)
+    b.m.setSubstanceUnits("item")
+    b.m.setVolumeUnits("litre")
+    b.species("X", "c", amount=100.0).reaction("death", {"X": 1}, {}, "k*X")
+    net = read_sbml(b.write(tmp_path))
+    assert [s.units for s in net.species] == ["item/litre"]
+    ds = simulate(net, times=[0.0, 1.0], n_cells=400, method="ssa", seed=0)
+    counts = ds["x"].values[:, :, 0] * 2.0  # concentration x volume
+    assert np.all(counts == np.round(counts)) and counts[0, 0] == 100.0
+    # the law k*X reads the concentration, amount / volume: d amount/dt = -(k / 2) amount, so
+    # E[count(1)] = 100 exp(-0.25) = 77.9; sd of the mean over 400 cells ~0.21
+    assert abs(counts[:, 1].mean() - 100.0 * math.exp(-0.25)) < 1.0
+    b.m.setSubstanceUnits("mole")
+    with pytest.raises(Exception, match="counts molecules"):
+        simulate(read_sbml(b.write(tmp_path, "mole.xml")), times=[0.0, 1.0], n_cells=2,
+                 method="ssa", seed=0)  # fmt: skip
+
+
 def test_conversion_factor_and_reaction_id_in_math(tmp_path):
     b = SBMLBuilder().comp("c").param("k", 2.0).param("cf", 3.0).param("flux", constant=False)
     b.species("A", conc=1.0).species("B", conc=0.0)
