@@ -55,6 +55,7 @@ def guo2024_sde(
     dose: float = 100.0,
     dose_units: str = "ng/mL",
     omega_grid: tuple[float, ...] | None = None,
+    cell_params: tuple[str, ...] = (),
 ) -> SDEModel:
     """TNF-stimulated Guo 2024 NF-kB model with two intrinsic-noise intensities (Itô SDE).
 
@@ -98,11 +99,19 @@ def guo2024_sde(
         See :func:`models_bio.nfkb.guo2024.dose_units`.
     omega_grid : tuple of float, optional
         Values of each omega on the grid; default :data:`OMEGA_GRID`.
+    cell_params : tuple of str
+        Kinetic parameters of :func:`~models_bio.nfkb.guo2024.guo2024` that vary from cell to
+        cell (e.g. the free parameters of a calibrated population): they follow the two
+        omegas in ``theta`` (model units) and replace the nominal values in the drift. The
+        noisy rates' own constants (``p5``, ``p6``, ``p6n2``, ``p6n3``, ``p10``, ``p12``,
+        ``p10n2``, ``p12n2``) stay nominal and cannot be listed. Give such cells their own
+        basal states as ``x0`` (``initial`` is the nominal cell's).
 
     Returns
     -------
     SDEModel
-        ``name="guo2024_sde"``, ``noise_type="general"``, ``n_brownian=2``; diffusion shape
+        ``name="guo2024_sde"``, parameters ``omega_ikba``, ``omega_nfkb`` and then
+        ``cell_params``, ``noise_type="general"``, ``n_brownian=2``; diffusion shape
         (cell, 52, 2).
 
     References
@@ -118,6 +127,15 @@ def guo2024_sde(
     kin = net.kinetics
     sp = net.species_names
     p_np = kin.parameter_vector()  # (1, parameter)
+    cell_params = tuple(str(c) for c in cell_params)
+    fixed = {"p5", "p6", "p6n2", "p6n3", "p10", "p12", "p10n2", "p12n2"}
+    unknown = [c for c in cell_params if c not in net.parameter_names]
+    if unknown or fixed & set(cell_params) or len(set(cell_params)) != len(cell_params):
+        raise ValueError(
+            f"cell_params must be distinct guo2024 parameters other than the noisy rates' "
+            f"constants {sorted(fixed)}; got {list(cell_params)} (unknown: {unknown})"
+        )
+    cols = [net.parameter_names.index(c) for c in cell_params]
     s_np = np.asarray(kin.stoichiometry(p_np))[0]  # (reaction, species)
     nominal = net.nominal
     x0 = apply_stimulus(net, guo2024_basal_state(net)[None, :])[0]  # (species,)
@@ -127,13 +145,16 @@ def guo2024_sde(
     q = {k: nominal[k] for k in ("p5", "p6", "p6n2", "p6n3", "p10", "p12")}
     k_hill = q["p6n3"] ** q["p6n2"]
 
-    def _rates(x: torch.Tensor) -> torch.Tensor:
+    def _rates(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
         p = torch.as_tensor(p_np, dtype=x.dtype, device=x.device).expand(x.shape[0], -1)
+        if cols:  # this cell's kinetic parameters replace the nominal ones
+            p = p.clone()
+            p[:, cols] = theta[:, 2:].to(x.dtype)
         return kin.rates(x.clamp(min=0), p)  # (cell, reaction)
 
     def drift(t: float, x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
         s = torch.as_tensor(s_np, dtype=x.dtype, device=x.device)
-        return _rates(x) @ s  # (cell, species)
+        return _rates(x, theta) @ s  # (cell, species)
 
     def diffusion(t: float, x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
         # only the four noisy rates (uM/min), as in reactions #5, #6, #10, #12, at x+ >= 0
@@ -157,6 +178,7 @@ def guo2024_sde(
         parameters=(
             Parameter("omega_ikba", -2.5, "", "log10 noise intensity of IkBa transcription"),
             Parameter("omega_nfkb", -2.5, "", "log10 noise intensity of NF-kB translocation"),
+            *(net.parameters[j] for j in cols),
         ),
         drift_fn=drift,
         diffusion_fn=diffusion,

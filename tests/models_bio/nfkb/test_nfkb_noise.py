@@ -112,3 +112,28 @@ def test_zero_noise_limit_reproduces_the_ode(model, network):
     assert want > 0.05  # on the rise to the first peak
     np.testing.assert_allclose(got, want, rtol=0.01)
     assert torch.equal(x[0], x[1])
+
+
+def test_cell_params_set_each_cells_drift_and_leave_the_noise(model, network):
+    """Per-cell kinetic parameters (a calibrated population's cells) replace the nominal ones."""
+    names = ("NFkB_total", "p35", "p40")
+    cell = guo2024_sde(cell_params=names)
+    assert cell.param_names == ("omega_ikba", "omega_nfkb", *names)
+    rng = np.random.default_rng(2)
+    x = rng.uniform(0.0, 0.1, (3, 52))  # (cell, species)
+    p = network.kinetics.parameter_vector(n=3)  # (cell, parameter)
+    cols = [network.parameter_names.index(n) for n in names]
+    p[:, cols] *= rng.uniform(0.5, 2.0, (3, len(names)))  # a different value in every cell
+    theta = torch.as_tensor(np.column_stack([np.full((3, 2), -2.0), p[:, cols]]))
+    f = cell.drift(0.0, torch.as_tensor(x), theta).numpy()
+    np.testing.assert_allclose(f, network.kinetics.drift(x, p), rtol=1e-10, atol=1e-14)
+    assert not np.allclose(f, model.drift(0.0, torch.as_tensor(x), theta[:, :2]).numpy())
+    g_cell = cell.diffusion(0.0, torch.as_tensor(x), theta)
+    g_nominal = model.diffusion(0.0, torch.as_tensor(x), theta[:, :2])
+    torch.testing.assert_close(g_cell, g_nominal)  # the noisy rates' constants stay nominal
+
+
+@pytest.mark.parametrize("names", [("not_a_parameter",), ("p10",), ("p35", "p35")])
+def test_cell_params_refuse_unknown_noisy_or_repeated_names(names):
+    with pytest.raises(ValueError, match="cell_params"):
+        guo2024_sde(cell_params=names)
