@@ -130,6 +130,14 @@ def main(argv: list[str] | None = None) -> int:
             f"window) by {rel:+.2%} (target within 2 %: {'yes' if abs(rel) < 0.02 else 'NO'})."
             + (" Its time is not comparable with the full-size rows." if scaled else "")
         )
+        per_tau = c_tau / (n_tau * t_tau)  # CPU s per cell-hour
+        per_ssa = c_ssa / (args.cells * args.t_end)
+        notes.append(
+            f"Per simulated cell-hour, tau-leaping costs {1e3 * per_tau:.2f} ms CPU and our exact "
+            f"SSA ({rows[0][0]}) {1e3 * per_ssa:.2f} ms: tau-leaping is **{per_ssa / per_tau:.2f}x** "
+            "the exact SSA's speed (target >= 10x: "
+            f"{'yes' if per_ssa / per_tau >= 10 else 'NO'})."
+        )
     ks_line = ""
     if not args.skip_gillespy2:
         species = net.species_names
@@ -153,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         ks_line += f"; population mean of R, ours vs GillesPy2: {mean_rel:+.2%}."
         print(ks_line)
         ref_w, ref_c = w_g, c_g
+        notes.insert(0, f"Exact SSA ({rows[0][0]}) vs GillesPy2 SSACSolver, CPU: **{c_g / c_ssa:.2f}x** "
+                        f"(target >= 5x: {'yes' if c_g / c_ssa >= 5 else 'NO'}).")  # fmt: skip
     else:
         ref_w = ref_c = float("nan")
     table = [
@@ -173,7 +183,10 @@ def write_docs(args, source: str, table: list[str], ks_line: str, notes: list[st
         HEADING,
         "",
         f"`benchmarks/ssa_vs_gillespy2.py --cells {args.cells} --t-end {args.t_end:g} "
-        f"--save-every {args.save_every:g}`: Vilar 2002 (BIOMD0000000035) read by both sides "
+        f"--save-every {args.save_every:g}"
+        + (f" --tau-cells {args.tau_cells}" if args.tau_cells else "")
+        + (f" --tau-t-end {args.tau_t_end:g}" if args.tau_t_end else "")
+        + "`: Vilar 2002 (BIOMD0000000035) read by both sides "
         f"(ours: {source}; GillesPy2: `import_SBML`), nominal parameters, {args.cells} cells "
         f"x {args.t_end:g} h, output every {args.save_every:g} h; {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cores shared with other jobs (load average {load:.1f} at the end). "
@@ -185,7 +198,8 @@ def write_docs(args, source: str, table: list[str], ks_line: str, notes: list[st
     ]
     if ks_line:
         body += [ks_line, ""]
-    body += [*notes, ""] if notes else []
+    for note in notes:
+        body += [note, ""]
     body += [
         "Our SSA draws its random numbers in blocks (iterations x cells) and drops finished cells "
         "between blocks; inside a block the numpy backend advances all cells in lockstep (~10 "
