@@ -36,7 +36,9 @@ def test_gene_model_sbml_reads_and_sits_at_its_steady_state(bench, tmp_path):
     assert abs(tau[:, -1, species.index("P")].mean() / steady - 1) < 0.02
     pytest.importorskip("roadrunner")
     rr, rr_species = bench.run_roadrunner(sbml, times, 3, 0)
-    assert rr.shape == (3, 5, 2) and abs(rr[:, -1, rr_species.index("P")].mean() / steady - 1) < 0.03
+    assert (
+        rr.shape == (3, 5, 2) and abs(rr[:, -1, rr_species.index("P")].mean() / steady - 1) < 0.03
+    )
 
 
 def test_accuracy_compares_means_and_distributions(bench):
