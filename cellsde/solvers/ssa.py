@@ -39,9 +39,16 @@ from typing import Any
 import numpy as np
 
 from cellsde.errors import CellsdeError
+from cellsde.solvers._backend import choose_backend
 from cellsde.solvers._hybrid import Hybrid
 from cellsde.solvers._recording import GridRecorder, Progress
-from cellsde.solvers._stochastic import Propensities, numpy_generator, prepare, torch_generator
+from cellsde.solvers._stochastic import (
+    Propensities,
+    compact,
+    numpy_generator,
+    prepare,
+    torch_generator,
+)
 
 BLOCK = 256  # iterations per block of random numbers
 _TINY = 5e-324  # smallest positive double: keeps E / 0 = inf (never 0 / 0)
@@ -64,7 +71,8 @@ def ssa(
     Parameters
     ----------
     network : models_bio.ReactionNetwork
-        Model with whole-number stoichiometry, no rate rules and no events.
+        Model with whole-number stoichiometry; events and rate rules that are flows
+        (:func:`cellsde.solvers._hybrid.check_flows`) run on the numpy backend.
     x0 : array_like, shape (cell, species)
         Initial state in state units; ``x0 * network.kinetics.count_scale()`` must be
         whole molecule counts.
@@ -73,17 +81,21 @@ def ssa(
     times : array_like, shape (time,)
         Strictly increasing output times in the model's time units; ``times[0]`` is the start.
     seed : int, numpy.random.Generator or torch.Generator
-        Source of randomness. The numpy backend uses a numpy Generator (a torch.Generator is
-        used to draw its seed); the torch backend a torch.Generator on ``device`` (an int or
-        numpy Generator seeds one). The same seed gives the same output.
+        Source of randomness. The numpy and numba backends use a numpy Generator (a
+        torch.Generator is used to draw its seed); the torch backend a torch.Generator on
+        ``device`` (an int or numpy Generator seeds one). The same seed gives the same output,
+        and the numba and numpy backends give the same output as each other.
     device : str or torch.device
-        ``"cpu"`` (numpy backend unless ``backend="torch"``) or a torch device such as ``"cuda"``.
+        ``"cpu"`` (numba or numpy backend unless ``backend="torch"``) or a torch device such
+        as ``"cuda"``.
     progress : bool
         Show a tqdm bar over simulated time (silent when stderr is not a terminal).
     max_events : int, optional
         Maximum number of reactions per cell; exceeding it raises :class:`CellsdeError`.
-    backend : {"auto", "numpy", "torch"}
-        Array library; ``"auto"`` is numpy on CPU and torch elsewhere.
+    backend : {"auto", "numba", "numpy", "torch"}
+        ``"auto"``: torch off the CPU, else numba when it is installed and the network is
+        mass action without events or rate rules, else numpy (see
+        :mod:`cellsde.solvers._backend`).
 
     Returns
     -------
@@ -93,34 +105,21 @@ def ssa(
     Raises
     ------
     CellsdeError
-        On non-integer stoichiometry, rate rules, events, bad shapes, non-whole counts,
-        non-increasing times, negative or NaN propensities, or too many events.
+        On non-integer stoichiometry, rate rules that are not flows, bad shapes, non-whole
+        counts, non-increasing times, negative or NaN propensities, too many events, or a
+        backend that cannot run the model (numba not installed, events on torch).
     """
     prob = prepare(network, x0, params, times, "SSA")
-    use_torch = _use_torch(backend, device)
+    chosen = choose_backend(backend, device, network, "SSA")
     prop = Propensities(network, prob.scale)
-    hybrid = bool(network.events or network.rate_rules)
-    if use_torch and hybrid:
-        raise CellsdeError(
-            f"SSA with events or rate rules runs on the numpy backend; model {network.name!r} "
-            f"has them, so use device='cpu' (got device={device!r}, backend={backend!r})"
-        )
-    if use_torch:
+    if chosen == "torch":
         out = _run_torch(prob, prop, seed, device, progress, max_events)
     else:
         rng = numpy_generator(seed)
+        hybrid = bool(network.events or network.rate_rules)
         hyb = Hybrid(network, len(prob.counts), prob.scale, prob.times[-1], rng) if hybrid else None
-        out = _run_numpy(prob, prop, rng, progress, max_events, hyb)
+        out = _run_numpy(prob, prop, rng, progress, max_events, hyb, chosen == "numba")
     return out / prob.scale
-
-
-def _use_torch(backend: str, device: Any) -> bool:
-    if backend not in ("auto", "numpy", "torch"):
-        raise CellsdeError(f"backend must be 'auto', 'numpy' or 'torch', got {backend!r}")
-    on_cpu = str(device) == "cpu"
-    if backend == "numpy" and not on_cpu:
-        raise CellsdeError(f"backend='numpy' runs on the CPU only, got device={device!r}")
-    return backend == "torch" or not on_cpu
 
 
 def _selection_matrices(stoich: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -147,40 +146,79 @@ def _run_numpy(
     progress: bool,
     max_events: Any,
     hyb: Hybrid | None,
+    compiled: bool,
 ) -> np.ndarray:
+    """The block loop of the numpy and numba backends (``compiled``: numba steps each block)."""
     stoich, times = prob.stoich, prob.times
     n_reac, n_sp = stoich.shape
     n_cells = prob.counts.shape[0]
     xe = np.ones((n_sp + 1, n_cells))  # (species + 1, cell); last row stays 1
     xe[:n_sp] = prob.counts.T
-    xs = xe[:n_sp]  # view, (species, cell)
     t = np.full(n_cells, float(times[0]))  # (active,)
     params = prob.params.copy()  # events may assign parameters
     if hyb is not None:
-        hyb.start(xs, params, t)  # events of t0 (initial_value=False), before the first record
+        hyb.start(
+            xe[:n_sp], params, t
+        )  # events of t0 (initial_value=False), before the first record
     rec = GridRecorder(times, n_cells, n_sp, xe)
-    rec.start(xs)
+    rec.start(xe[:n_sp])
     if (n_reac == 0 and hyb is None) or len(times) == 1:
         rec.out[:] = rec.out[:, :1]
         return rec.out
     coef = prop.coefficients(params)
-    lower, stair = _selection_matrices(stoich)
-    no_reaction = np.zeros(n_cells)
+    step = _compiled_block(prop, stoich) if compiled else _numpy_block(prop, stoich, hyb, params)
     bar = Progress(progress, times)
     events = 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        while True:
-            m = t.shape[0]
-            c = np.empty((n_reac, m))
-            step = np.ones((max(n_reac, 1), m))  # row 0: 1 while a0 > 0 (S_0 + D[:, 1:] @ b)
-            n_it = BLOCK if max_events is None else min(BLOCK, max_events - events)
-            e = rng.standard_exponential((n_it, m))
-            np.maximum(e, _TINY, out=e)
-            u = rng.random((n_it, m))
-            for b in range(n_it):
+    while True:
+        m = t.shape[0]
+        n_it = BLOCK if max_events is None else min(BLOCK, max_events - events)
+        e = rng.standard_exponential((n_it, m))  # (iteration, active): the same draws on
+        np.maximum(e, _TINY, out=e)  # both backends, whatever order they use them in
+        u = rng.random((n_it, m))
+        step(xe, t, coef, e, u, rec)
+        events += n_it
+        done = rec.done()
+        if done.all():
+            break
+        if max_events is not None and events >= max_events:
+            raise _too_many(max_events)
+        bar.update(float(t[~done].min()))
+        if done.sum() * 4 >= m:
+            xe, t, params, coef = compact(
+                np.flatnonzero(~done), xe, t, params, coef, prop, rec, hyb
+            )
+            if hyb is not None:
+                step = _numpy_block(prop, stoich, hyb, params)
+    bar.close()
+    return rec.out
+
+
+def _compiled_block(prop: Propensities, stoich: np.ndarray) -> Any:
+    from cellsde.solvers._mass_action_kernel import Tables
+    from cellsde.solvers._ssa_kernel import run_block
+
+    tables = Tables.build(prop, stoich)
+    return lambda xe, t, coef, e, u, rec: run_block(tables, xe, t, coef, e, u, rec)
+
+
+def _numpy_block(prop: Propensities, stoich: np.ndarray, hyb: Hybrid | None, params: Any) -> Any:
+    """One block of lockstep iterations on numpy arrays, in place (``t`` too)."""
+    n_reac, n_sp = stoich.shape
+    _, stair = _selection_matrices(stoich)
+
+    def block(xe: np.ndarray, t: np.ndarray, coef: Any, e: np.ndarray, u: np.ndarray, rec: Any):
+        m = t.shape[0]
+        xs = xe[:n_sp]  # view, (species, active)
+        c = np.empty((n_reac, m))
+        step = np.ones((max(n_reac, 1), m))  # row 0: 1 while a0 > 0 (S_0 + D[:, 1:] @ b)
+        no_reaction = np.zeros(m)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for b in range(e.shape[0]):
                 a = prop(xe, coef, t)  # (reaction, active)
-                np.matmul(lower, a, out=c)  # cumulative sums
-                a0 = c[-1] if n_reac else no_reaction[:m]
+                # sequential sums, in the order of the compiled kernel (a matrix product
+                # with a lower-triangular L is faster for few cells but its order is BLAS's)
+                np.cumsum(a, 0, out=c)
+                a0 = c[-1] if n_reac else no_reaction
                 t_new = t + e[b] / a0
                 # events and flows may stop a cell before its reaction (then discarded: exact)
                 t_stop = t_new if hyb is None else hyb.stop(t, t_new, xs, params, rec.next_after(t))
@@ -192,27 +230,11 @@ def _run_numpy(
                 if hyb is not None:
                     step *= t_new <= t_stop
                 xs += stair @ step
-                t = t_stop
+                t[:] = t_stop
                 if hyb is not None:
                     prop.refresh(coef, params, hyb.after(xs, params, t))
-            events += n_it
-            done = rec.done()
-            if done.all():
-                break
-            if max_events is not None and events >= max_events:
-                raise _too_many(max_events)
-            bar.update(float(t[~done].min()))
-            if done.sum() * 4 >= m:
-                keep = np.flatnonzero(~done)
-                xe, t = np.ascontiguousarray(xe[:, keep]), t[keep]
-                xs = xe[:n_sp]
-                params = params[keep]
-                coef = prop.take(coef, keep) if hyb is None else prop.coefficients(params)
-                rec.take(keep)
-                if hyb is not None:
-                    hyb.take(keep)
-    bar.close()
-    return rec.out
+
+    return block
 
 
 def _run_torch(
@@ -264,9 +286,7 @@ def _run_torch(
         bar.update(float(t[~done].min()))
         if int(done.sum()) * 4 >= m:
             keep = torch.nonzero(~done).flatten()
-            xe, t = xe[:, keep].contiguous(), t[keep]
+            xe, t, _, coef = compact(keep, xe, t, None, coef, prop, rec, None)
             xs = xe[:n_sp]
-            coef = prop.take(coef, keep)
-            rec.take(keep)
     bar.close()
     return rec.out.cpu().numpy()
