@@ -4,7 +4,7 @@
 reading the same random numbers ``e[b, c]``, ``u[b, c]`` the numpy lockstep loop of
 :mod:`cellsde.solvers.ssa` reads at iteration ``b`` for cell ``c``, and doing the arithmetic
 that decides the next event in the same order (sequential cumulative sums, the waiting time
-``e / a0``, the first ``j`` with ``s_j >= u a0``). Both backends therefore give the same
+``e / a0``, the first ``j`` with ``s_j > u a0``). Both backends therefore give the same
 output for the same seed, bit for bit.
 
 Per event a cell recomputes only the propensities the fired reaction changes (its dependency
@@ -58,7 +58,7 @@ def _block(
             if s > 0.0:
                 thr = u[b, c] * s
                 j = 0
-                while j < n_reac - 1 and cs[j] < thr:
+                while j < n_reac - 1 and cs[j] <= thr:
                     j += 1
                 for k in range(c_ptr[j], c_ptr[j + 1]):
                     x[c_sp[k]] += c_val[k]

@@ -2,34 +2,43 @@
 
 Algorithm
 ---------
-Every cell runs its own Gillespie direct-method chain, and all cells advance in lockstep:
-each iteration, every active cell fires its next reaction. For active cells ``c`` at
-once, with propensities ``a`` (reaction, cell):
+Every cell runs its own Gillespie direct-method chain. With propensities ``a`` (reaction,)
+of a cell:
 
 1. ``a = K * prod_f (n[i_f] - m_f)`` (mass action, falling factorials; see
    :class:`~cellsde.solvers._stochastic.Propensities`), or the compiled rate laws;
-2. cumulative sums ``s = L @ a`` with ``L`` the lower-triangular ones matrix (one small
-   matrix product; ``np.cumsum`` along the reaction axis is several times slower);
+2. cumulative sums ``s_j = a_0 + ... + a_j``, added in reaction order (both backends add in
+   this order, so they agree bit for bit);
 3. waiting time ``tau = E / a0`` with ``E ~ Exp(1)`` and ``a0 = s[-1]``;
-4. the fired reaction is the first ``j`` with ``s_j > U a0``. It is never formed
-   explicitly: the indicator ``b_k = [s_k < U a0]`` (k < R - 1) is a "staircase", and the net
-   change of the fired reaction is ``S_0 + sum_k (S_{k+1} - S_k) b_k``, one more small
-   matrix product ``D @ b``;
+4. the fired reaction is the first ``j`` with ``s_j > U a0`` (the last one when none is);
 5. output times passed by the step get the state *before* the reaction (the state is
    piecewise constant), see :class:`~cellsde.solvers._recording.GridRecorder`.
 
-Random numbers are drawn in blocks of :data:`BLOCK` iterations. Finished cells idle until
-the end of a block; when a quarter of the active cells are finished they are dropped
-(compaction), so heterogeneous populations cost about the sum, not the maximum, of their
-event counts. The method is exact: each cell's path has the law of the chemical master
+Random numbers are drawn in blocks of :data:`BLOCK` iterations x active cells, ``E`` then
+``U``; cell ``c`` uses row ``b`` of the block at its ``b``-th event in the block. Finished
+cells idle until the end of a block; when a quarter of the active cells are finished they are
+dropped (compaction), so heterogeneous populations cost about the sum, not the maximum, of
+their event counts. The method is exact: each cell's path has the law of the chemical master
 equation (for rate laws that read ``time`` the propensity is frozen between events).
 
-Complexity: ``O(max events per cell x cells x reactions)`` arithmetic, in ~10 array
-operations per iteration, so Python overhead is amortised over cells; memory
-``O(cells x (times + reactions) x species)``, independent of the number of events.
+Backends (:mod:`cellsde.solvers._backend`)
+------------------------------------------
+* ``numba`` (default for mass-action networks without events or rate rules when numba is
+  installed): each block, every cell runs its events in a compiled loop
+  (:mod:`cellsde.solvers._ssa_kernel`) that recomputes only the propensities the fired
+  reaction changes (dependency graph), then forms the sums and the selection in one pass:
+  ``O(reactions)`` flops per event. Same output as numpy for the same seed.
+* ``numpy``: all active cells advance in lockstep, one event per cell per iteration, in ~10
+  array operations on (reaction, cell) arrays (the state update is one small matrix product
+  with the "staircase" ``D``: ``S_0 + sum_k (S_{k+1} - S_k) [s_k <= U a0]``); Python
+  overhead is amortised over cells. Every model, events and flows included
+  (:class:`~cellsde.solvers._hybrid.Hybrid`).
+* ``torch``: the lockstep loop on any ``device`` (e.g. ``"cuda"``), with the sums as a matrix
+  product; models without events.
 
-Backends: numpy on CPU (fastest there: ~1 us per operation against ~5-10 us for torch), and
-torch for any ``device`` (e.g. ``"cuda"``); ``backend="torch"`` forces torch on CPU.
+Complexity: ``O(events per cell x cells x reactions)`` arithmetic; memory
+``O(cells x (times + reactions) x species + BLOCK x cells)``, independent of the number of
+events.
 """
 
 from __future__ import annotations
@@ -168,13 +177,18 @@ def _run_numpy(
     coef = prop.coefficients(params)
     step = _compiled_block(prop, stoich) if compiled else _numpy_block(prop, stoich, hyb, params)
     bar = Progress(progress, times)
+    buf = np.empty((2, BLOCK * n_cells))  # E and U of a block
     events = 0
     while True:
         m = t.shape[0]
         n_it = BLOCK if max_events is None else min(BLOCK, max_events - events)
-        e = rng.standard_exponential((n_it, m))  # (iteration, active): the same draws on
-        np.maximum(e, _TINY, out=e)  # both backends, whatever order they use them in
-        u = rng.random((n_it, m))
+        # (iteration, active): the same draws on both backends, whatever order they use them
+        # in; written into reused buffers (a fresh 1e5-element array costs page faults)
+        e = buf[0, : n_it * m].reshape(n_it, m)
+        u = buf[1, : n_it * m].reshape(n_it, m)
+        rng.standard_exponential(out=e)
+        np.maximum(e, _TINY, out=e)
+        rng.random(out=u)
         step(xe, t, coef, e, u, rec)
         events += n_it
         done = rec.done()
@@ -225,7 +239,7 @@ def _numpy_block(prop: Propensities, stoich: np.ndarray, hyb: Hybrid | None, par
                 rec.cross(t_stop, xs)
                 if hyb is not None:
                     hyb.flow(xs, params, t, t_stop)
-                np.less(c[:-1], u[b] * a0, out=step[1:], casting="unsafe")
+                np.less_equal(c[:-1], u[b] * a0, out=step[1:], casting="unsafe")
                 np.greater(a0, 0.0, out=step[0], casting="unsafe")  # absorbed: no reaction
                 if hyb is not None:
                     step *= t_new <= t_stop
@@ -273,7 +287,7 @@ def _run_torch(
             a0 = c[-1]
             t_new = t + e[b] / a0
             rec.cross(t_new, xs)
-            step[1:] = c[:-1] < u[b] * a0
+            step[1:] = c[:-1] <= u[b] * a0
             step[0] = a0 > 0  # absorbed: no reaction
             xs += stair @ step
             t = t_new

@@ -28,11 +28,24 @@ Each iteration, for every active cell with counts ``x`` and propensities ``a``:
 Because waiting times are exponential (memoryless), cutting a step at an output time and
 discarding the pending reaction is exact, so each cell lands on every output time and
 records the state there. Cells run in lockstep: one leap or one exact step per cell per
-iteration; finished cells are dropped every :data:`CHECK_EVERY` iterations.
+iteration; finished cells are dropped every :data:`CHECK_EVERY` iterations. Each iteration
+draws one Exp(1) and one U(0, 1) per active cell, then the Poisson counts of the leaping
+cells, reaction by reaction; sums over reactions are added in reaction order.
 
-Complexity: ``O(steps x cells x reactions x species)`` per run with ~40 array operations per
-iteration (numpy on CPU, torch on any device); memory ``O(cells x (times + reactions) x
-species)``.
+Backends (:mod:`cellsde.solvers._backend`)
+------------------------------------------
+* ``numba`` (default for mass-action networks without events or rate rules when numba is
+  installed): the iterations run compiled, cell by cell inside each iteration
+  (:mod:`cellsde.solvers._tau_kernel`), drawing from the same numpy Generator in the same
+  order: the same output as numpy for the same seed, bit for bit.
+* ``numpy``: ~40 array operations per iteration on (reaction, cell) arrays; every model,
+  events and flows included.
+* ``torch``: the same operations on any ``device``; models without events.
+
+Complexity: ``O(steps x cells x reactions x species)`` per run (compiled: ``O(steps x cells x
+(reactions x order + nonzero stoichiometry))``); memory ``O(cells x (times + reactions) x
+species)``. On networks where low-copy reactions are always critical (Vilar's promoters) the
+steps are bounded by their firings, and exact SSA is cheaper (see docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -75,7 +88,8 @@ def tau_leap(
     Parameters
     ----------
     network : models_bio.ReactionNetwork
-        Model with whole-number stoichiometry, no rate rules and no events.
+        Model with whole-number stoichiometry; events and rate rules that are flows run on
+        the numpy backend.
     x0 : array_like, shape (cell, species)
         Initial state in state units (whole counts after ``count_scale()``).
     params : array_like, shape (cell, parameter)
@@ -95,13 +109,21 @@ def tau_leap(
         is simulated exactly.
     ssa_factor : float
         Take an exact SSA step when the leap would be shorter than ``ssa_factor / a0``.
-    backend : {"auto", "numpy", "torch"}
-        Array library; ``"auto"`` is numpy on CPU (lower per-operation cost) and torch elsewhere.
+    backend : {"auto", "numba", "numpy", "torch"}
+        ``"auto"``: torch off the CPU, else numba when it is installed and the network is
+        mass action without events or rate rules, else numpy; numba and numpy give the same
+        output for the same seed.
 
     Returns
     -------
     ndarray, shape (cell, time, species), float64
         State at each output time in state units.
+
+    Raises
+    ------
+    CellsdeError
+        On bad inputs (as :func:`cellsde.solvers.ssa.ssa`), epsilon outside (0, 1), negative
+        n_critical or ssa_factor, or a backend that cannot run the model.
     """
     if not 0 < epsilon < 1:
         raise CellsdeError(f"epsilon must be in (0, 1), got {epsilon}")
