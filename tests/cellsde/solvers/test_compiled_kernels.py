@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.stats import ks_2samp
 from test_ssa import birth_death, dimerisation  # same folder: on sys.path under pytest
 
 from cellsde.errors import CellsdeError
@@ -139,3 +140,18 @@ def test_numba_refuses_models_it_cannot_run():
         ssa(ev, seed=0, backend="numba", **kw)
     out = ssa(ev, seed=0, **kw)  # auto: numpy runs the events
     assert out.shape == (2, 2, 1)
+
+
+def test_compiled_tau_matches_exact_ssa_in_law():
+    """Compiled tau-leaping vs compiled exact SSA on a dimerisation with ~100 molecules: the
+    two-sample KS test does not reject at 1 % (Bonferroni over the times) and the means agree."""
+    net = dimerisation(kf=0.005, kb=1.0)
+    n, times = 1500, np.array([0.0, 0.5, 1.0, 2.0, 5.0])
+    p = net.kinetics.parameter_vector(None, n)
+    x0 = np.tile([200.0, 0.0], (n, 1))
+    exact = ssa(net, x0=x0, params=p, times=times, seed=1, backend="numba")[:, 1:, 1]
+    leap = tau_leap(net, x0=x0, params=p, times=times, seed=2, backend="numba")[:, 1:, 1]
+    for k in range(len(times) - 1):
+        assert ks_2samp(exact[:, k], leap[:, k]).pvalue > 0.01 / (len(times) - 1)
+        sem = np.sqrt((exact[:, k].var() + leap[:, k].var()) / n)
+        assert abs(leap[:, k].mean() - exact[:, k].mean()) < 4 * sem
