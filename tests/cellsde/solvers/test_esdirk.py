@@ -7,7 +7,8 @@ import pytest
 from scipy.integrate import solve_ivp
 
 from cellsde.errors import CellsdeError
-from cellsde.solvers.esdirk import Options, System, adjoint, integrate, sensitivities
+from cellsde.solvers.esdirk import Options, System, integrate
+from cellsde.solvers.esdirk_adjoint import adjoint, sensitivities
 from models_bio.network import Parameter, Reaction, ReactionNetwork, Species
 from models_bio.sparse_kinetics import SparseKinetics
 
