@@ -51,7 +51,7 @@ from cellsde.solvers._stacked import Stacked
 from models_bio.network import ReactionNetwork
 
 METHODS = ("LSODA", "BDF", "Radau", "RK45", "RK23", "DOP853", "TRBDF2", "ESDIRK4")
-_POPULATION = ("TRBDF2", "ESDIRK4")  # the per-cell-step integrators of ode_esdirk
+POPULATION_METHODS = ("TRBDF2", "ESDIRK4")  # the per-cell-step integrators of ode_esdirk
 _MAX_EVENTS = 100_000
 
 
@@ -244,7 +244,7 @@ def ode(
     unknown = sorted(set(hold) - set(network.species_names))
     if unknown:
         raise ValueError(f"hold names unknown species {unknown}")
-    if method in _POPULATION:
+    if method in POPULATION_METHODS:
         from cellsde.solvers.ode_esdirk import esdirk_ode
 
         return esdirk_ode(network, x0, params, times, method=method, rtol=rtol, atol=atol,
@@ -328,7 +328,7 @@ def steady_state(
     """
     _check_method(method)
     x0, params, _ = _check_inputs(network, x0, params, [0.0, chunk])
-    if method in _POPULATION:  # Newton on each cell's invariant manifold, not chunk rules
+    if method in POPULATION_METHODS:  # Newton on each cell's invariant manifold, not chunk rules
         from cellsde.solvers.ode_esdirk import esdirk_steady_state
 
         return esdirk_steady_state(network, x0, params, method=method, rtol=rtol, atol=atol,
