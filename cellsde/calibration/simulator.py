@@ -24,7 +24,8 @@ import torch
 
 from cellsde.errors import CellsdeError
 from cellsde.solvers.basal import Basal, steady_state, steady_state_jvp, steady_state_vjp
-from cellsde.solvers.esdirk import Options, Record, System, adjoint, integrate, sensitivities
+from cellsde.solvers.esdirk import Options, Record, System, integrate
+from cellsde.solvers.esdirk_adjoint import adjoint, sensitivities
 from models_bio.network import ReactionNetwork
 from models_bio.sparse_kinetics import SparseKinetics
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 
 def _network_inputs(pop: Population, method: Method, progress: bool) -> dict[str, Any]:
-    from cellsde.solvers.ode import steady_state
+    from cellsde.solvers.ode import POPULATION_METHODS, steady_state
 
     net, kin = pop.model, pop.model.kinetics
     if method.counts and not kin.stoichiometry_is_integer:
@@ -41,7 +41,8 @@ def _network_inputs(pop: Population, method: Method, progress: bool) -> dict[str
     if net.stimulus:
         idx = [net.species_names.index(s) for s in net.stimulus]
         x0[:, idx] = 0.0
-        phase1 = {"method": "TRBDF2"} if pop.solver_options.get("method") == "TRBDF2" else {}
+        chosen = pop.solver_options.get("method")  # a population integrator: its Newton search
+        phase1 = {"method": chosen} if chosen in POPULATION_METHODS else {}
         x0 = steady_state(net, x0=x0, params=p, hold=tuple(net.stimulus), progress=progress,
                           **phase1)  # fmt: skip
         x0[:, idx] = list(net.stimulus.values())

@@ -1,49 +1,33 @@
-"""A stiff integrator for many cells at once, with an exact discrete adjoint.
+"""A stiff integrator for many cells at once, each cell with its own steps.
 
 Method
 ------
-TR-BDF2 (Bank et al. 1985; the ESDIRK form and error estimate of Hosea & Shampine 1996,
-MATLAB's ``ode23tb``): an L-stable, stiffly accurate, second-order singly diagonally
-implicit Runge-Kutta method with an explicit first stage and a third-order embedded
-estimate. Every cell takes the same steps (the step size is set by the cell with the
-largest error, so every cell meets ``rtol``/``atol``) and steps end exactly on the output
-times. The two implicit stages share the iteration matrix ``I - h gamma J`` (``J`` at the
-step's start): one sparse LU per step (:class:`~cellsde.solvers.sparse_lu.SparseLU`) serves
-the simplified Newton iterations and the filtered error estimate ``(I - h gamma J)^-1 err``
-(as in RADAU5), which keeps stiff components from shrinking the step.
+An ESDIRK of :mod:`cellsde.solvers.tableaux` (``Options.method``): TR-BDF2 (order 2, the
+default, MATLAB's ``ode23tb``) or Kennedy & Carpenter's ESDIRK4(3)6L[2]SA (order 4), both
+L-stable and stiffly accurate with an explicit first stage and an embedded error estimate.
+Every cell has its own step size (set by its own error, so every cell meets
+``rtol``/``atol``) and its steps end exactly on the output times. The implicit stages share
+the iteration matrix ``I - h gamma J`` (``J`` at the step's start): one sparse LU per step
+(:class:`~cellsde.solvers.sparse_lu.SparseLU`) serves the simplified Newton iterations of
+every stage and the filtered error estimate ``(I - h gamma J)^-1 err`` (as in RADAU5), which
+keeps stiff components from shrinking the step.
 
-Adjoint
--------
-:func:`adjoint` differentiates the *discrete* map from the initial state and parameters to
-the outputs (the steps taken are constants; the stage equations are solved exactly): for a
-stiffly accurate ESDIRK with stages ``Z_i = x_n + h sum_j a_ij f(Z_j)`` and
-``x_{n+1} = Z_s``, the stage multipliers solve, for ``i = s, ..., 1``,
-``(I - h a_ii J(Z_i))^T mu_i = [i = s] lambda + h J(Z_i)^T sum_{k > i} a_ki mu_k``, then
-``dL/dx_n = sum_i mu_i`` and ``dL/dp += h sum_i (df/dp)(Z_i)^T sum_{k >= i} a_ki mu_k``.
-The gradient is therefore that of the numbers the forward pass returned, to the accuracy of
-the Newton iterations (``newton_tol``), and costs about one forward pass, whatever the
-number of parameters. Memory: the stage values of every step (3 x species x cell floats).
+The exact derivatives of the steps taken (adjoint, forward sensitivities) are in
+:mod:`cellsde.solvers.esdirk_adjoint`.
 
 Layout: states (species, cell), parameters (parameter, cell), outputs (time, species, cell).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from cellsde.errors import CellsdeError
 from cellsde.solvers.sparse_lu import SparseLU
+from cellsde.solvers.tableaux import TABLEAUX, Tableau
 from models_bio.sparse_kinetics import SparseKinetics
-
-_GAMMA = 1.0 - math.sqrt(2.0) / 2.0  # TR-BDF2's diagonal coefficient
-_W = math.sqrt(2.0) / 4.0
-A = np.array([[0.0, 0.0, 0.0], [_GAMMA, _GAMMA, 0.0], [_W, _W, _GAMMA]])  # (stage, stage)
-C = np.array([0.0, 2.0 * _GAMMA, 1.0])
-# b (= last row of A, stiffly accurate) minus the third-order embedded weights
-B_ERR = A[2] - np.array([(1.0 - _W) / 3.0, (3.0 * _W + 1.0) / 3.0, _GAMMA / 3.0])
 
 
 @dataclass(frozen=True)
@@ -63,6 +47,9 @@ class Options:
         tolerance (smaller: a more exact adjoint).
     max_newton : int
         Newton iterations per stage before the step is retried with ``h / 4``.
+    method : {"TRBDF2", "ESDIRK4"}
+        The tableau (:mod:`cellsde.solvers.tableaux`): order 2 (cheap steps; the
+        calibration's default) or order 4 (fewer steps at tight tolerances).
     """
 
     rtol: float = 1e-5
@@ -71,8 +58,13 @@ class Options:
     max_steps: int = 200_000
     newton_tol: float = 1e-3
     max_newton: int = 8
+    method: str = "TRBDF2"
 
     def __post_init__(self) -> None:
+        if self.method not in TABLEAUX:
+            raise ValueError(
+                f"unknown ESDIRK method {self.method!r}; use one of {sorted(TABLEAUX)}"
+            )
         if not (self.rtol > 0 and self.atol > 0):
             raise ValueError(f"rtol and atol must be > 0, got {self.rtol}, {self.atol}")
         if self.h0 is not None and not self.h0 > 0:
@@ -87,8 +79,10 @@ class Record:
 
     Each entry is one sweep over the cells that took a step together: their indices, start
     times, step sizes, stage values (stage, species, cell) and the output index each step
-    ended on (-1 when it ended between outputs).
+    ended on (-1 when it ended between outputs); ``tableau`` is the method that took them.
     """
+
+    tableau: Tableau = field(default_factory=lambda: TABLEAUX["TRBDF2"])
 
     cells: list[np.ndarray] = field(default_factory=list)
     t: list[np.ndarray] = field(default_factory=list)
@@ -209,7 +203,8 @@ def integrate(
         A cell's step size underflows or ``max_steps`` sweeps are reached.
     """
     opts = options or Options()
-    rec = Record() if record else None
+    tab = TABLEAUX[opts.method]
+    rec = Record(tableau=tab) if record else None
     n = x0.shape[1]
     out = np.empty((times.size, *x0.shape))  # (time, species, cell)
     out[0] = x0
@@ -226,28 +221,30 @@ def integrate(
         target = times[k[cells]]
         last = ta + 1.05 * ha >= target
         step = np.where(last, target - ta, ha)
-        hg = _GAMMA * step
+        hg = tab.gamma * step
         lu, ok = system.factor(system.kin.jacobian(xa, pa, ta), hg)
         if not ok:  # a zero pivot: shrink every step of this sweep
             h[cells] = step / 4.0
             _check_underflow(h[cells], ta)
             continue
-        f1 = system.kin.drift(xa, pa, ta)
-        base2 = xa + step * A[1, 0] * f1
-        z2, ok2 = _stage(system, lu, base2, xa + step * C[1] * f1, hg, pa, ta + C[1] * step, opts)
-        f2 = (z2 - base2) / hg
-        base3 = xa + step * (A[2, 0] * f1 + A[2, 1] * f2)
-        z3, ok3 = _stage(system, lu, base3, xa + (z2 - xa) / C[1], hg, pa, ta + step, opts)
-        f3 = (z3 - base3) / hg
-        err_raw = step * (B_ERR[0] * f1 + B_ERR[1] * f2 + B_ERR[2] * f3)
-        scale = _weights(np.maximum(np.abs(xa), np.abs(z3)), opts)
+        zs, fs = [xa], [system.kin.drift(xa, pa, ta)]  # stage values and slopes
+        converged = np.ones(cells.size, dtype=bool)
+        for i in range(1, tab.stages):
+            base = xa + step * _combine(tab.a[i, :i], fs)
+            guess = xa + step * _combine(tab.predictor[i, :i], fs)
+            z, ok_i = _stage(system, lu, base, guess, hg, pa, ta + tab.c[i] * step, opts)
+            zs.append(z)
+            fs.append((z - base) / hg)  # the stage's slope without another drift call
+            converged &= ok_i
+        z_end = zs[-1]
+        err_raw = step * _combine(tab.b_err, fs)
+        scale = _weights(np.maximum(np.abs(xa), np.abs(z_end)), opts)
         err = _norms(system.lu.solve(lu, err_raw), scale)
-        good = ok2 & ok3 & np.isfinite(err) & (err <= 1.0)
-        factor = np.where(err > 0, 0.9 * np.maximum(err, 1e-12) ** (-1.0 / 3.0), 5.0)
+        good = converged & np.isfinite(err) & (err <= 1.0)
+        expo = -1.0 / (tab.error_order + 1)
+        factor = np.where(err > 0, 0.9 * np.maximum(err, 1e-12) ** expo, 5.0)
         bad = ~good
-        h[cells[bad]] = step[bad] * np.where(
-            ok2[bad] & ok3[bad], np.clip(factor[bad], 0.2, 0.9), 0.25
-        )
+        h[cells[bad]] = step[bad] * np.where(converged[bad], np.clip(factor[bad], 0.2, 0.9), 0.25)
         _check_underflow(h[cells[bad]], ta[bad])
         acc = cells[good]
         if acc.size == 0:
@@ -257,9 +254,9 @@ def integrate(
             rec.cells.append(acc)
             rec.t.append(ta[good])
             rec.h.append(step[good])
-            rec.stages.append(np.stack([xa[:, good], z2[:, good], z3[:, good]]))
+            rec.stages.append(np.stack([z[:, good] for z in zs]))
             rec.output.append(np.where(landed, k[acc], -1))
-        x[:, acc] = z3[:, good]
+        x[:, acc] = z_end[:, good]
         t[acc] = np.where(landed, target[good], ta[good] + step[good])
         grow = step[good] * np.clip(factor[good], 0.2, 5.0)
         h[acc] = np.where(landed, np.maximum(ha[good], grow), grow)
@@ -269,6 +266,15 @@ def integrate(
     raise CellsdeError(f"the implicit solver reached max_steps={opts.max_steps} sweeps")
 
 
+def _combine(weights: np.ndarray, slopes: list[np.ndarray]) -> np.ndarray:
+    """``sum_j weights[j] slopes[j]`` over the nonzero weights (slopes: (species, cell) each)."""
+    out = np.zeros_like(slopes[0])
+    for w, f in zip(weights.tolist(), slopes, strict=False):
+        if w != 0.0:
+            out += w * f
+    return out
+
+
 def _check_underflow(h: np.ndarray, t: np.ndarray) -> None:
     small = h < 1e-14 * np.maximum(1.0, np.abs(t))
     if np.any(small):
@@ -276,112 +282,3 @@ def _check_underflow(h: np.ndarray, t: np.ndarray) -> None:
             f"the implicit solver's step underflowed at t = {float(t[small][0]):.6g}; the model "
             "may be ill-posed for these parameters (a negative or infinite rate?)"
         )
-
-
-def adjoint(
-    system: System, record: Record, p: np.ndarray, grad_out: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Gradients of a loss with respect to the initial state and ``system.kin.params``.
-
-    Parameters
-    ----------
-    system : System
-        As passed to :func:`integrate`.
-    record : Record
-        From :func:`integrate` with ``record=True``.
-    p : ndarray, shape (parameter, cell)
-        The parameters of the forward pass.
-    grad_out : ndarray, shape (time, species, cell)
-        dL/dx at every output time (the first time included).
-
-    Returns
-    -------
-    grad_x0 : ndarray, shape (species, cell)
-    grad_params : ndarray, shape (len(system.kin.params), cell)
-    """
-    kin = system.kin
-    lam = np.zeros(grad_out.shape[1:])  # (species, cell)
-    gp = np.zeros((len(kin.params), grad_out.shape[2]))
-    for n in range(len(record.cells) - 1, -1, -1):
-        cells, t, h, z = record.cells[n], record.t[n], record.h[n], record.stages[n]
-        pa, lam_n = p[:, cells], lam[:, cells]
-        ends = record.output[n]
-        hit = ends >= 0
-        lam_n[:, hit] += grad_out[ends[hit], :, cells[hit]].T
-        mu = [None, None, None]
-        g = np.zeros((len(kin.params), cells.size))
-        for i in (2, 1):
-            ti = t + C[i] * h
-            jac = kin.jacobian(z[i], pa, ti)
-            acc = sum(A[k, i] * mu[k] for k in range(i + 1, 3)) if i < 2 else None
-            rhs = lam_n if i == 2 else h * kin.rmatvec(jac, acc)
-            lu, ok = system.factor(jac, h * A[i, i])
-            if not ok:
-                raise CellsdeError("singular iteration matrix in the adjoint pass")
-            mu[i] = system.lu.solve_transposed(lu, rhs)
-            w = A[i, i] * mu[i] if acc is None else acc + A[i, i] * mu[i]
-            g += kin.vjp_params(z[i], pa, ti, w)
-        w1 = A[1, 0] * mu[1] + A[2, 0] * mu[2]
-        mu[0] = h * kin.rmatvec(kin.jacobian(z[0], pa, t), w1)
-        g += kin.vjp_params(z[0], pa, t, w1)
-        gp[:, cells] += h * g
-        lam[:, cells] = mu[0] + mu[1] + mu[2]
-    return lam + grad_out[0], gp
-
-
-def sensitivities(system: System, record: Record, p: np.ndarray, s0: np.ndarray) -> np.ndarray:
-    """Forward sensitivities ``dx(t)/dp`` at the output times, by differentiating the steps taken.
-
-    For each stage, ``(I - h a_ii J(Z_i)) S_i = S_n + h sum_{j<i} a_ij K_j + h a_ii f_p(Z_i)``
-    with ``K_j = J(Z_j) S_j + f_p(Z_j)``: the exact derivative of the forward pass's numbers
-    (like :func:`adjoint`, whose transpose it is), for every parameter in
-    ``system.kin.params`` at once.
-
-    Parameters
-    ----------
-    record : Record
-        From :func:`integrate` with ``record=True``.
-    p : ndarray, shape (parameter, cell)
-    s0 : ndarray, shape (species, cell, param)
-        ``dx/dp`` at ``times[0]`` (e.g. from the basal steady state).
-
-    Returns
-    -------
-    ndarray, shape (time, species, cell, param)
-        ``dx/dp`` at every output time (the first is ``s0``).
-    """
-    kin = system.kin
-    n_out = 1 + max((int(o.max(initial=-1)) for o in record.output), default=0)
-    out = np.zeros((n_out, *s0.shape))
-    out[0] = s0
-    s = s0.copy()
-    eye = np.broadcast_to(
-        np.eye(len(kin.params))[:, None, :], (len(kin.params), s0.shape[1], len(kin.params))
-    )
-    for cells, t, h, z, ends in zip(
-        record.cells, record.t, record.h, record.stages, record.output, strict=True
-    ):
-        pa, sn = p[:, cells], s[:, cells]
-        v = eye[:, : cells.size]
-        hk = h[:, None]
-        k1 = kin.matvec(kin.jacobian(z[0], pa, t), sn) + kin.jvp_params(z[0], pa, t, v)
-        stages = [sn]
-        ks = [k1]
-        for i in (1, 2):
-            ti = t + C[i] * h
-            jac = kin.jacobian(z[i], pa, ti)
-            lu, ok = system.factor(jac, h * A[i, i])
-            if not ok:
-                raise CellsdeError("singular iteration matrix in the sensitivity pass")
-            rhs = (
-                sn
-                + hk * sum(A[i, j] * ks[j] for j in range(i))
-                + hk * A[i, i] * kin.jvp_params(z[i], pa, ti, v)
-            )
-            si = system.lu.solve(lu, rhs)
-            stages.append(si)
-            ks.append((si - sn - hk * sum(A[i, j] * ks[j] for j in range(i))) / (hk * A[i, i]))
-        s[:, cells] = stages[2]
-        hit = ends >= 0
-        out[ends[hit], :, cells[hit]] = np.moveaxis(stages[2][:, hit], 1, 0)
-    return out

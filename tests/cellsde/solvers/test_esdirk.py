@@ -1,4 +1,4 @@
-"""TR-BDF2 with per-cell steps, its discrete adjoint and forward sensitivities."""
+"""The ESDIRK population integrator (TR-BDF2, ESDIRK4), its discrete adjoint and sensitivities."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import pytest
 from scipy.integrate import solve_ivp
 
 from cellsde.errors import CellsdeError
-from cellsde.solvers.esdirk import Options, System, adjoint, integrate, sensitivities
+from cellsde.solvers.esdirk import Options, System, integrate
+from cellsde.solvers.esdirk_adjoint import adjoint, sensitivities
 from models_bio.network import Parameter, Reaction, ReactionNetwork, Species
 from models_bio.sparse_kinetics import SparseKinetics
 
@@ -33,13 +34,13 @@ def _cells(net, n, seed=0):
     return net.kinetics.initial_state(p.T).T, p
 
 
-def test_robertson_matches_scipy_radau_for_every_cell() -> None:
+@pytest.mark.parametrize("method", ["TRBDF2", "ESDIRK4"])
+def test_robertson_matches_scipy_radau_for_every_cell(method: str) -> None:
     net = robertson()
     x0, p = _cells(net, 4)
     times = np.array([0.0, 0.4, 4.0, 40.0, 400.0])
-    out, _ = integrate(
-        System(SparseKinetics(net)), x0, p, times, options=Options(rtol=1e-7, atol=1e-12)
-    )
+    opts = Options(rtol=1e-7, atol=1e-12, method=method)
+    out, _ = integrate(System(SparseKinetics(net)), x0, p, times, options=opts)
     for c in range(4):
 
         def f(_t, y, c=c):
@@ -84,11 +85,12 @@ def _grad_out(out):
     return g
 
 
-def test_adjoint_equals_finite_differences_and_sensitivities() -> None:
+@pytest.mark.parametrize("method", ["TRBDF2", "ESDIRK4"])
+def test_adjoint_equals_finite_differences_and_sensitivities(method: str) -> None:
     net = robertson()
     x0, p = _cells(net, 2, seed=1)
     times = np.array([0.0, 0.1, 0.5])
-    opts = Options(rtol=1e-9, atol=1e-14, newton_tol=1e-4)
+    opts = Options(rtol=1e-9, atol=1e-14, newton_tol=1e-4, method=method)
     system = System(SparseKinetics(net, params=("k1", "k3")))
     out, rec = integrate(system, x0, p, times, options=opts, record=True)
     _gx0, gp = adjoint(system, rec, p, _grad_out(out))
@@ -119,6 +121,8 @@ def test_bad_options_and_underflow() -> None:
         Options(rtol=0.0)
     with pytest.raises(ValueError, match="h0"):
         Options(h0=-1.0)
+    with pytest.raises(ValueError, match="unknown ESDIRK method 'RK4'"):
+        Options(method="RK4")
     net = robertson()
     x0, p = _cells(net, 1)
     with pytest.raises(CellsdeError, match="max_steps"):
