@@ -269,7 +269,7 @@ def integrate(
 def _combine(weights: np.ndarray, slopes: list[np.ndarray]) -> np.ndarray:
     """``sum_j weights[j] slopes[j]`` over the nonzero weights (slopes: (species, cell) each)."""
     out = np.zeros_like(slopes[0])
-    for w, f in zip(weights.tolist(), slopes, strict=False):
+    for w, f in zip(weights.tolist(), slopes, strict=True):
         if w != 0.0:
             out += w * f
     return out
