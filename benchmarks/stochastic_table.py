@@ -250,14 +250,14 @@ def main(argv: list[str] | None = None) -> int:
         args.cells, args.peer_cells, args.hybrid_cells = 8, 4, 2
         args.scale_cells, args.t_end = [10, 40], {"vilar": 20.0, "gene": 2.0}
     args.scale_cells = [int(c) for c in args.scale_cells]
-    from cellsde.solvers import _ssa_kernel
+    from cellsde.solvers._backend import numba_installed
 
     w0, c0 = time.perf_counter(), time.process_time()
     body, summary = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         gene = write_gene_sbml(Path(tmp) / "gene_expression.xml")
         for model, sbml in (("vilar", VILAR), ("gene", gene)):
-            if _ssa_kernel.available():  # compile or load the kernel outside the timings
+            if numba_installed():  # compile or load the kernel outside the timings
                 run_ours(sbml, np.array([0.0, 0.1]), 1, 0, "ssa")
             lines, res = table_for(model, sbml, args)
             body += [*lines, ""]
@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         f"`.venv/bin/python benchmarks/stochastic_table.py{' --quick' if args.quick else ''}` "
         f"(seed {args.seed}; {platform.machine()}, {os.cpu_count()} cores, load average "
         f"{os.getloadavg()[0]:.1f} at the end; cellsde SSA backend "
-        f"{'numba' if _ssa_kernel.available() else 'numpy'}; GillesPy2 compile time not "
+        f"{'numba' if numba_installed() else 'numpy'}; GillesPy2 compile time not "
         f"counted: {', '.join(f'{c:.1f} s' for _, c in summary['vilar'].get('compile', []))}"
         f"). Whole run {time.perf_counter() - w0:.0f} s wall, {time.process_time() - c0:.0f} s "
         "CPU in this process.",

@@ -258,3 +258,23 @@ def _like(a: np.ndarray, ref: Any) -> Any:
 
 def _to_numpy(a: Any) -> np.ndarray:
     return a if isinstance(a, np.ndarray) else a.detach().cpu().numpy()
+
+
+def compact(
+    keep: Any, xe: Any, t: Any, params: Any, coef: Any, prop: Propensities, rec: Any, hyb: Any
+):
+    """Keep only the active cells ``keep`` (index array) of a stochastic solver's state.
+
+    ``xe`` (species + 1, active), ``t`` (active,), ``params`` (active, parameter; read only
+    with events, ``hyb`` not None) and ``coef`` are returned for the kept cells, in that
+    order; the recorder ``rec`` and the events ``hyb`` drop the others in place. With events
+    the coefficients are recomputed, since events may have changed parameters.
+    """
+    xe = xe[:, keep]
+    xe = np.ascontiguousarray(xe) if isinstance(xe, np.ndarray) else xe.contiguous()
+    rec.take(keep)
+    if hyb is None:
+        return xe, t[keep], params, prop.take(coef, keep)
+    params = params[keep]
+    hyb.take(keep)
+    return xe, t[keep], params, prop.coefficients(params)

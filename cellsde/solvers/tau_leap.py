@@ -28,11 +28,24 @@ Each iteration, for every active cell with counts ``x`` and propensities ``a``:
 Because waiting times are exponential (memoryless), cutting a step at an output time and
 discarding the pending reaction is exact, so each cell lands on every output time and
 records the state there. Cells run in lockstep: one leap or one exact step per cell per
-iteration; finished cells are dropped every :data:`CHECK_EVERY` iterations.
+iteration; finished cells are dropped every :data:`CHECK_EVERY` iterations. Each iteration
+draws one Exp(1) and one U(0, 1) per active cell, then the Poisson counts of the leaping
+cells, reaction by reaction; sums over reactions are added in reaction order.
 
-Complexity: ``O(steps x cells x reactions x species)`` per run with ~40 array operations per
-iteration (numpy on CPU, torch on any device); memory ``O(cells x (times + reactions) x
-species)``.
+Backends (:mod:`cellsde.solvers._backend`)
+------------------------------------------
+* ``numba`` (default for mass-action networks without events or rate rules when numba is
+  installed): the iterations run compiled, cell by cell inside each iteration
+  (:mod:`cellsde.solvers._tau_kernel`), drawing from the same numpy Generator in the same
+  order: the same output as numpy for the same seed, bit for bit.
+* ``numpy``: ~40 array operations per iteration on (reaction, cell) arrays; every model,
+  events and flows included.
+* ``torch``: the same operations on any ``device``; models without events.
+
+Complexity: ``O(steps x cells x reactions x species)`` per run (compiled: ``O(steps x cells x
+(reactions x order + nonzero stoichiometry))``); memory ``O(cells x (times + reactions) x
+species)``. On networks where low-copy reactions are always critical (Vilar's promoters) the
+steps are bounded by their firings, and exact SSA is cheaper (see docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -42,9 +55,16 @@ from typing import Any
 import numpy as np
 
 from cellsde.errors import CellsdeError
+from cellsde.solvers._backend import choose_backend
 from cellsde.solvers._hybrid import Hybrid
 from cellsde.solvers._recording import GridRecorder, Progress
-from cellsde.solvers._stochastic import Propensities, numpy_generator, prepare, torch_generator
+from cellsde.solvers._stochastic import (
+    Propensities,
+    compact,
+    numpy_generator,
+    prepare,
+    torch_generator,
+)
 
 CHECK_EVERY = 64  # iterations between checks for finished cells
 
@@ -68,7 +88,8 @@ def tau_leap(
     Parameters
     ----------
     network : models_bio.ReactionNetwork
-        Model with whole-number stoichiometry, no rate rules and no events.
+        Model with whole-number stoichiometry; events and rate rules that are flows run on
+        the numpy backend.
     x0 : array_like, shape (cell, species)
         Initial state in state units (whole counts after ``count_scale()``).
     params : array_like, shape (cell, parameter)
@@ -88,118 +109,144 @@ def tau_leap(
         is simulated exactly.
     ssa_factor : float
         Take an exact SSA step when the leap would be shorter than ``ssa_factor / a0``.
-    backend : {"auto", "numpy", "torch"}
-        Array library; ``"auto"`` is numpy on CPU (lower per-operation cost) and torch elsewhere.
+    backend : {"auto", "numba", "numpy", "torch"}
+        ``"auto"``: torch off the CPU, else numba when it is installed and the network is
+        mass action without events or rate rules, else numpy; numba and numpy give the same
+        output for the same seed.
 
     Returns
     -------
     ndarray, shape (cell, time, species), float64
         State at each output time in state units.
+
+    Raises
+    ------
+    CellsdeError
+        On bad inputs (as :func:`cellsde.solvers.ssa.ssa`), epsilon outside (0, 1), negative
+        n_critical or ssa_factor, or a backend that cannot run the model.
     """
     if not 0 < epsilon < 1:
         raise CellsdeError(f"epsilon must be in (0, 1), got {epsilon}")
     if n_critical < 0 or ssa_factor < 0:
         raise CellsdeError("n_critical and ssa_factor must be >= 0")
     prob = prepare(network, x0, params, times, "tau-leaping")
-    hybrid = bool(network.events or network.rate_rules)
-    if hybrid and _use_torch(backend, device):
-        raise CellsdeError(
-            f"tau-leaping with events or rate rules runs on the numpy backend; model "
-            f"{network.name!r} has them, so use device='cpu' (got device={device!r})"
-        )
-    if hybrid and not network.reactions:  # nothing to leap: the exact path runs the events
-        from cellsde.solvers.ssa import ssa
+    chosen = choose_backend(backend, device, network, "tau-leaping")
+    if (network.events or network.rate_rules) and not network.reactions:
+        from cellsde.solvers.ssa import ssa  # nothing to leap: the exact path runs the events
 
         return ssa(network, x0=x0, params=params, times=times, seed=seed, progress=progress)
-    xp = _Torch(seed, device) if _use_torch(backend, device) else _Numpy(seed)
+    xp = _Torch(seed, device) if chosen == "torch" else _Numpy(seed)
     prop = Propensities(network, prob.scale)
     c = _Constants(network, prob.stoich, xp)
     n_reac, n_sp = prob.stoich.shape
     n_cells = prob.counts.shape[0]
     xe = xp.ones((n_sp + 1, n_cells))  # (species + 1, cell), last row 1
     xe[:n_sp] = xp.asarray(prob.counts.T)
-    t = xp.full(n_cells, float(prob.times[0]))
-    params = prob.params.copy()  # events may assign parameters
+    st = _State(xe, xp.full(n_cells, float(prob.times[0])), xp.full(n_cells, np.inf))
+    st.params = prob.params.copy()  # events may assign parameters
     hyb = None
-    if hybrid:
+    if network.events or network.rate_rules:
         hyb = Hybrid(network, n_cells, prob.scale, prob.times[-1], xp.rng)
-        hyb.start(xe[:n_sp], params, t)
+        hyb.start(xe[:n_sp], st.params, st.t)
     rec = GridRecorder(prob.times, n_cells, n_sp, xe)
     rec.start(xe[:n_sp])
     if n_reac == 0 or len(prob.times) == 1:
         rec.out[:] = rec.out[:, :1]
         return xp.numpy(rec.out) / prob.scale
-    coef = xp.asarray(prop.coefficients(params))
-    cap = xp.full(n_cells, np.inf)  # halved leap after a rejection
+    st.coef = xp.asarray(prop.coefficients(st.params))
+    settings = (float(epsilon), float(n_critical), float(ssa_factor))
+    if chosen == "numba":
+        from cellsde.solvers._mass_action_kernel import Tables
+        from cellsde.solvers._tau_kernel import run_iterations
+
+        tables = Tables.build(prop, prob.stoich)
+
+        def iterate() -> None:
+            run_iterations(CHECK_EVERY, xp.rng, st.arrays(), st.coef, tables, c, settings, rec)
+    else:
+
+        def iterate() -> None:
+            for _ in range(CHECK_EVERY):
+                _leap(xp, c, prop, st, rec, hyb, settings)
+
     bar = Progress(progress, prob.times)
-    it = 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        while True:
-            xs = xe[:n_sp]
-            a = prop(xe, coef, t)  # (reaction, active)
-            a0 = a.sum(0)
-            room = xp.amin(xp.floor(xe[c.cons_idx] / c.cons_nu), 1)  # (reaction, active)
-            crit = (a > 0) & (room < n_critical)
-            a_nc = xp.where(crit, 0.0, a)
-            mu = c.nu_t @ a_nc  # (species, active)
-            s2 = c.nu2_t @ a_nc
-            g = c.g_base + c.g_c1 / xp.clip(xs - 1, 1) + c.g_c2 / xp.clip(xs - 2, 1)
-            bound = xp.clip(epsilon * xs / g, 1.0)
-            tau_i = xp.minimum(bound / abs(mu), bound**2 / s2)  # inf where mu = s2 = 0
-            tau_i = xp.where(c.reactant_species, tau_i, np.inf)
-            tau1 = xp.minimum(xp.amin(tau_i, 0), cap)
-            exact = tau1 * a0 < ssa_factor  # (active,)
-            w = xp.where(exact[None] | crit, a, 0.0)  # clock of one exact reaction
-            tau_exp = xp.exponential(t.shape) / w.sum(0)
-            tau_leap_len = xp.where(exact, np.inf, tau1)
-            t_land = rec.tnext  # where a step may end at the latest: output time, or an event
-            if hyb is not None:
-                t_land = hyb.stop(t, t_land, xs, params, t_land)
-            dt_out = t_land - t
-            tau = xp.minimum(xp.minimum(tau_exp, tau_leap_len), dt_out)
-            fire = tau_exp <= xp.minimum(tau_leap_len, dt_out)
-            cum = xp.cumsum(w)
-            j = (cum < xp.rand(t.shape) * cum[-1]).sum(0)
-            k = (c.arange_r == j) & fire  # (reaction, active) one-hot
-            lam = xp.where((~exact & (tau < np.inf))[None], a_nc * xp.where(exact, 0.0, tau), 0.0)
-            k = k + xp.poisson(lam)
-            x_new = xs + c.nu_t @ k
-            ok = ((x_new >= 0) | c.free).all(0)  # counts stay >= 0 (a clock may not)
-            t_new = xp.where(tau >= dt_out, t_land, t + tau)
-            if hyb is not None:  # flows; a leap of several reactions must not skip a trigger
-                hyb.flow(x_new, params, t, t_new, at=xs)
-                ok &= ~(hyb.flips(x_new, params, t_new) & ~exact & (k.sum(0) > 1))
-            xe[:n_sp] = xp.where(ok, x_new, xs)
-            t = xp.where(ok, t_new, t)
-            cap = xp.where(ok, np.inf, tau / 2)
-            if hyb is not None:
-                prop.refresh(coef, params, hyb.after(xe[:n_sp], params, t))
-            rec.cross(t, xe[:n_sp], inclusive=True)
-            it += 1
-            if it % CHECK_EVERY == 0:
-                done = rec.done()
-                if bool(done.all()):
-                    break
-                bar.update(float(t[~done].min()))
-                if int(done.sum()) * 4 >= t.shape[0]:
-                    keep = xp.nonzero(~done)
-                    xe, t, cap = xp.contiguous(xe[:, keep]), t[keep], cap[keep]
-                    params = params[keep]
-                    coef = prop.take(coef, keep) if hyb is None else prop.coefficients(params)
-                    rec.take(keep)
-                    if hyb is not None:
-                        hyb.take(keep)
+    while True:
+        iterate()
+        done = rec.done()
+        if bool(done.all()):
+            break
+        bar.update(float(st.t[~done].min()))
+        if int(done.sum()) * 4 >= st.t.shape[0]:
+            keep = xp.nonzero(~done)
+            st.cap = st.cap[keep]
+            st.xe, st.t, st.params, st.coef = compact(
+                keep, st.xe, st.t, st.params, st.coef, prop, rec, hyb
+            )
     bar.close()
     return xp.numpy(rec.out) / prob.scale
 
 
-def _use_torch(backend: str, device: Any) -> bool:
-    if backend not in ("auto", "numpy", "torch"):
-        raise CellsdeError(f"backend must be 'auto', 'numpy' or 'torch', got {backend!r}")
-    on_cpu = str(device) == "cpu"
-    if backend == "numpy" and not on_cpu:
-        raise CellsdeError(f"backend='numpy' runs on the CPU only, got device={device!r}")
-    return backend == "torch" or not on_cpu
+class _State:
+    """The active cells' state: ``xe`` (species + 1, active), ``t`` and ``cap`` (active,),
+    ``params`` (active, parameter) and propensity coefficients ``coef``."""
+
+    def __init__(self, xe: Any, t: Any, cap: Any) -> None:
+        self.xe, self.t, self.cap = xe, t, cap
+        self.params: Any = None
+        self.coef: Any = None
+
+    def arrays(self) -> tuple:
+        return self.xe, self.t, self.cap
+
+
+def _leap(xp: Any, c: Any, prop: Any, st: _State, rec: Any, hyb: Any, settings: tuple) -> None:
+    """One lockstep iteration (a leap or an exact step per cell) on numpy or torch, in place."""
+    epsilon, n_critical, ssa_factor = settings
+    xe, t, params, coef = st.xe, st.t, st.params, st.coef
+    n_sp = xe.shape[0] - 1
+    xs = xe[:n_sp]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = prop(xe, coef, t)  # (reaction, active)
+        a0 = a.sum(0)
+        room = xp.amin(xp.floor(xe[c.cons_idx] / c.cons_nu), 1)  # (reaction, active)
+        crit = (a > 0) & (room < n_critical)
+        a_nc = xp.where(crit, 0.0, a)
+        mu = xp.combine(c.nu_t, a_nc)  # (species, active)
+        s2 = xp.combine(c.nu2_t, a_nc)
+        g = c.g_base + c.g_c1 / xp.clip(xs - 1, 1) + c.g_c2 / xp.clip(xs - 2, 1)
+        bound = xp.clip(epsilon * xs / g, 1.0)
+        tau_i = xp.minimum(bound / abs(mu), bound**2 / s2)  # inf where mu = s2 = 0
+        tau_i = xp.where(c.reactant_species, tau_i, np.inf)
+        tau1 = xp.minimum(xp.amin(tau_i, 0), st.cap)
+        exact = tau1 * a0 < ssa_factor  # (active,)
+        w = xp.where(exact[None] | crit, a, 0.0)  # clock of one exact reaction
+        tau_exp = xp.exponential(t.shape) / w.sum(0)
+        tau_leap_len = xp.where(exact, np.inf, tau1)
+        t_land = rec.tnext  # where a step may end at the latest: output time, or an event
+        live = t_land < np.inf  # finished cells draw no Poisson numbers (as compiled)
+        if hyb is not None:
+            t_land = hyb.stop(t, t_land, xs, params, t_land)
+        dt_out = t_land - t
+        tau = xp.minimum(xp.minimum(tau_exp, tau_leap_len), dt_out)
+        fire = tau_exp <= xp.minimum(tau_leap_len, dt_out)
+        cum = xp.cumsum(w)
+        j = (cum < xp.rand(t.shape) * cum[-1]).sum(0)
+        k = (c.arange_r == j) & fire  # (reaction, active) one-hot
+        leaps = live & ~exact & (tau < np.inf)
+        lam = xp.where(leaps[None], a_nc * xp.where(exact, 0.0, tau), 0.0)
+        k = k + xp.poisson(lam)
+        x_new = xs + c.nu_t @ k  # whole numbers: exact in any order
+        ok = ((x_new >= 0) | c.free).all(0)  # counts stay >= 0 (a clock may not)
+        t_new = xp.where(tau >= dt_out, t_land, t + tau)
+        if hyb is not None:  # flows; a leap of several reactions must not skip a trigger
+            hyb.flow(x_new, params, t, t_new, at=xs)
+            ok &= ~(hyb.flips(x_new, params, t_new) & ~exact & (k.sum(0) > 1))
+        xe[:n_sp] = xp.where(ok, x_new, xs)
+        st.t = xp.where(ok, t_new, t)
+        st.cap = xp.where(ok, np.inf, tau / 2)
+        if hyb is not None:
+            prop.refresh(coef, params, hyb.after(xe[:n_sp], params, st.t))
+        rec.cross(st.t, xe[:n_sp], inclusive=True)
 
 
 class _Numpy:
@@ -218,6 +265,11 @@ class _Numpy:
     nonzero = staticmethod(np.flatnonzero)
     contiguous = staticmethod(np.ascontiguousarray)
     numpy = staticmethod(lambda a: a)
+
+    @staticmethod
+    def combine(nu_t: np.ndarray, a: np.ndarray) -> np.ndarray:
+        """``nu_t @ a`` (species, active) summed over reactions in order (as compiled)."""
+        return (nu_t[:, :, None] * a[None]).sum(1)
 
     def exponential(self, shape: tuple) -> np.ndarray:
         return np.maximum(self.rng.standard_exponential(shape), 5e-324)
@@ -274,6 +326,9 @@ class _Torch:
 
     def numpy(self, a: Any) -> np.ndarray:
         return a.cpu().numpy()
+
+    def combine(self, nu_t: Any, a: Any) -> Any:
+        return nu_t @ a
 
     def exponential(self, shape: tuple) -> Any:
         e = self.torch.empty(shape, **self.f64).exponential_(generator=self.gen)

@@ -1,6 +1,6 @@
 """Exact SSA against oracles: birth-death (Poisson stationary law), dimerisation (master
-equation), large copy numbers (ODE mean), Vilar 2002 period (models.md section 1); the compiled
-kernel against the numpy path (identical output for the same seed)."""
+equation), large copy numbers (ODE mean), Vilar 2002 period (models.md section 1). The compiled
+kernels against the numpy paths: test_compiled_kernels.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from scipy.signal import find_peaks
 
 from cellsde.errors import CellsdeError
-from cellsde.solvers import _ssa_kernel
+from cellsde.solvers._backend import numba_installed
 from cellsde.solvers._stochastic import Propensities
 from cellsde.solvers.ssa import ssa
 from models_bio import Event, Parameter, Reaction, ReactionNetwork, Species, vilar2002
@@ -52,7 +52,7 @@ def run(net, n, times, seed=0, x0=None, **kw):
     [
         "numpy",
         pytest.param(
-            "numba", marks=pytest.mark.skipif(not _ssa_kernel.available(), reason="needs numba")
+            "numba", marks=pytest.mark.skipif(not numba_installed(), reason="needs numba")
         ),
         "torch",
     ],
@@ -230,89 +230,3 @@ def test_vilar_ssa_keeps_oscillating_at_delta_r_0_05():
     for p in periods:
         assert len(p) >= 2  # >= 3 peaks of prominence 300 in 300 h
         assert 35 < p.mean() < 110
-
-
-# ---- the compiled kernel (numba): the same output as the numpy path for the same seed
-
-needs_numba = pytest.mark.skipif(not _ssa_kernel.available(), reason="needs numba")
-
-
-@needs_numba
-@pytest.mark.parametrize(
-    ("make", "n", "times"),
-    [
-        (lambda: birth_death(10.0, 1.0), 300, [0.0, 0.5, 2.0, 7.0]),
-        (lambda: dimerisation(0.05, 1.0), 200, [0.0, 0.1, 1.0, 3.0]),  # 2A: falling factorials
-        (vilar2002, 20, np.arange(0.0, 30.0, 1.0)),
-    ],
-)
-def test_numba_and_numpy_give_identical_output_for_the_same_seed(make, n, times):
-    net = make()
-    a = run(net, n, times, seed=7, backend="numba")
-    b = run(net, n, times, seed=7, backend="numpy")
-    assert np.array_equal(a, b)
-    assert not np.array_equal(a, run(net, n, times, seed=8, backend="numba"))
-
-
-@needs_numba
-def test_identical_with_heterogeneous_cells_compaction_and_a_generator_seed():
-    """Cells finishing at very different event counts exercise the compaction between blocks."""
-    net = birth_death(10.0, 1.0)
-    p = net.kinetics.parameter_vector(None, 64)
-    p[:, 0] = np.geomspace(0.1, 300.0, 64)  # birth rate: 0.1 .. 300 per unit time
-    x0 = np.zeros((64, 1))
-    times = np.linspace(0.0, 20.0, 11)
-    out = [ssa(net, x0=x0, params=p, times=times, seed=np.random.default_rng(3), backend=b)
-           for b in ("numba", "numpy")]  # fmt: skip
-    assert np.array_equal(*out)
-
-
-@needs_numba
-def test_max_events_is_enforced_alike():
-    net = birth_death(1000.0, 1.0)
-    for backend in ("numba", "numpy"):
-        with pytest.raises(CellsdeError, match="max_events=300"):
-            run(net, 4, [0.0, 10.0], backend=backend, max_events=300)
-
-
-@needs_numba
-def test_auto_uses_the_kernel_only_where_it_applies(monkeypatch):
-    net = dimerisation()
-    auto = run(net, 50, [0.0, 1.0], seed=2)
-    assert np.array_equal(auto, run(net, 50, [0.0, 1.0], seed=2, backend="numba"))
-    monkeypatch.setattr(_ssa_kernel, "available", lambda: False)  # numba not installed
-    assert np.array_equal(auto, run(net, 50, [0.0, 1.0], seed=2))  # auto falls back: same law
-    with pytest.raises(CellsdeError, match=r"needs numba; install it with pip install"):
-        run(net, 5, [0.0, 1.0], backend="numba")
-
-
-@needs_numba
-def test_numba_backend_refuses_what_it_cannot_run():
-    with pytest.raises(CellsdeError, match="mass-action networks without events"):
-        run(birth_death(mass_action=False), 3, [0.0, 1.0], backend="numba")
-    with_event = ReactionNetwork(
-        name="ev",
-        species=(Species("X", 0.0),),
-        parameters=(Parameter("k", 1.0),),
-        reactions=(Reaction("r", {}, {"X": 1}, "k", mass_action=True),),
-        events=(Event("reset", "time >= 1", {"X": "0"}),),
-    )
-    with pytest.raises(CellsdeError, match="events or rate rules"):
-        run(with_event, 3, [0.0, 1.0], backend="numba")
-    with pytest.raises(CellsdeError, match="runs on the CPU only"):
-        run(birth_death(), 3, [0.0, 1.0], backend="numba", device="cuda")
-    with pytest.raises(CellsdeError, match="'auto', 'numba', 'numpy' or 'torch'"):
-        run(birth_death(), 3, [0.0, 1.0], backend="C++")
-
-
-def test_graph_lists_sparse_changes_and_dependent_propensities():
-    net = dimerisation()
-    p = net.kinetics.parameter_vector(None, 1)
-    prop = Propensities(net, net.kinetics.count_scale())
-    stoich = np.rint(net.kinetics.stoichiometry(p))
-    g = _ssa_kernel.graph(stoich, prop.index, 2)
-    # dimerise: A -2, B +1; split: A +2, B -1; each changes both species, read by both reactions
-    assert g.change_ptr.tolist() == [0, 2, 4]
-    assert g.change_species.tolist() == [0, 1, 0, 1]
-    assert g.change_value.tolist() == [-2.0, 1.0, 2.0, -1.0]
-    assert g.dependents.tolist() == [0, 1, 0, 1] and g.dependents_ptr.tolist() == [0, 2, 4]
