@@ -215,10 +215,12 @@ def write_docs(args, source: str, table: list[str], ks_line: str, notes: list[st
     ]
     text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
     start = text.find(HEADING)
-    if start >= 0:
+    if start >= 0:  # in place, so the page keeps its order
         nxt = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + text[nxt + 1 if nxt >= 0 else len(text) :]
-    text = text.rstrip("\n") + "\n\n" + "\n".join(body)
+        rest = text[nxt + 1 :] if nxt >= 0 else ""
+        text = text[:start] + "\n".join(body) + ("\n" + rest if rest else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + "\n".join(body)
     fd, tmp = tempfile.mkstemp(dir=DOCS.parent, prefix=".benchmarks.", suffix=".md")
     with os.fdopen(fd, "w") as f:
         f.write(text)

@@ -241,6 +241,7 @@ def _numpy_block(prop: Propensities, stoich: np.ndarray, hyb: Hybrid | None, par
                     hyb.flow(xs, params, t, t_stop)
                 np.less_equal(c[:-1], u[b] * a0, out=step[1:], casting="unsafe")
                 np.greater(a0, 0.0, out=step[0], casting="unsafe")  # absorbed: no reaction
+                step[1:] *= step[0]  # (0 <= U * 0 holds)
                 if hyb is not None:
                     step *= t_new <= t_stop
                 xs += stair @ step
@@ -287,7 +288,7 @@ def _run_torch(
             a0 = c[-1]
             t_new = t + e[b] / a0
             rec.cross(t_new, xs)
-            step[1:] = c[:-1] <= u[b] * a0
+            step[1:] = (c[:-1] <= u[b] * a0) & (a0 > 0)  # absorbed: no reaction
             step[0] = a0 > 0  # absorbed: no reaction
             xs += stair @ step
             t = t_new

@@ -134,13 +134,17 @@ def test_first_output_is_x0_and_absorbing_state_holds():
     np.testing.assert_array_equal(out[:, -1, 0], 0.0)
 
 
-def test_generic_rate_law_absorbing_state_fires_nothing():
-    # Death listed first: at X = 0 (a0 = 0) no reaction may be applied, or g*X goes negative.
+@pytest.mark.parametrize("n_reactions", [1, 2])
+def test_generic_rate_law_absorbing_state_fires_nothing(n_reactions):
+    # At X = 0 (a0 = 0) no reaction may be applied, or g*X goes negative (DSMTS 001-17 has
+    # two: X -> 2X at l*X and X -> 0 at g*X).
+    birth = Reaction("birth", {"X": 1}, {"X": 2}, "l*X")
+    death = Reaction("death", {"X": 1}, {}, "g*X")
     net = ReactionNetwork(
-        name="death_first",
+        name="absorbing",
         species=(Species("X", 0.0),),
-        parameters=(Parameter("g", 2.0),),
-        reactions=(Reaction("death", {"X": 1}, {}, "g*X"),),
+        parameters=(Parameter("g", 2.0), Parameter("l", 0.5)),
+        reactions=(death,) if n_reactions == 1 else (birth, death),
     )
     p = net.kinetics.parameter_vector(None, 4)
     for backend in ("numpy", "torch"):
