@@ -9,8 +9,9 @@ output for the same seed, bit for bit.
 
 Per event a cell recomputes only the propensities the fired reaction changes (its dependency
 graph, :class:`~cellsde.solvers._mass_action_kernel.Tables`), then one pass over the
-reactions forms the cumulative sums and the selection: ``O(reactions)`` flops per event with
-no array temporaries, close to the physical limit of one propensity update per event. A
+reactions forms ``a0`` and a second, which usually stops early, forms the partial sums again
+(same order, same bits) until the selection: ``O(reactions)`` flops per event with no array
+temporaries, close to the physical limit of one propensity update per event. A
 finished cell stops at once (the numpy loop lets it idle to the end of the block; its state
 no longer reaches the output).
 """
@@ -32,20 +33,20 @@ def _block(
     n_times = grid.shape[0] - 1
     x = np.empty(n_ext)
     a = np.empty(n_reac)
-    cs = np.empty(n_reac)
+    k = np.empty(n_reac)  # this cell's coefficients, contiguous (coef is cell-minor)
     for c in range(m):
         if g[c] >= n_times:
             continue
         for i in range(n_ext):
             x[i] = xe[i, c]
         for j in range(n_reac):
-            a[j] = propensity(j, coef[j, c], x, index, offset)
+            k[j] = coef[j, c]
+            a[j] = propensity(j, k[j], x, index, offset)
         tc, gc, tn, row = t[c], g[c], tnext[c], ids[c]
         for b in range(n_it):
             s = 0.0
             for j in range(n_reac):
                 s += a[j]
-                cs[j] = s
             t_new = tc + e[b, c] / s
             while t_new > tn:  # output times the step passes get the state before it
                 for i in range(n_sp):
@@ -56,15 +57,19 @@ def _block(
             if gc >= n_times:
                 break
             if s > 0.0:
+                # the first j with s_j > u a0; the partial sums s_j are formed again in
+                # the same order (cheaper than storing them: the scan usually stops early)
                 thr = u[b, c] * s
                 j = 0
-                while j < n_reac - 1 and cs[j] <= thr:
+                sj = a[0]
+                while j < n_reac - 1 and sj <= thr:
                     j += 1
-                for k in range(c_ptr[j], c_ptr[j + 1]):
-                    x[c_sp[k]] += c_val[k]
-                for k in range(d_ptr[j], d_ptr[j + 1]):
-                    r = d_reac[k]
-                    a[r] = propensity(r, coef[r, c], x, index, offset)
+                    sj += a[j]
+                for q in range(c_ptr[j], c_ptr[j + 1]):
+                    x[c_sp[q]] += c_val[q]
+                for q in range(d_ptr[j], d_ptr[j + 1]):
+                    r = d_reac[q]
+                    a[r] = propensity(r, k[r], x, index, offset)
         for i in range(n_ext):
             xe[i, c] = x[i]
         t[c], g[c], tnext[c] = tc, gc, tn

@@ -26,8 +26,8 @@ Backends (:mod:`cellsde.solvers._backend`)
 * ``numba`` (default for mass-action networks without events or rate rules when numba is
   installed): each block, every cell runs its events in a compiled loop
   (:mod:`cellsde.solvers._ssa_kernel`) that recomputes only the propensities the fired
-  reaction changes (dependency graph), then forms the sums and the selection in one pass:
-  ``O(reactions)`` flops per event. Same output as numpy for the same seed.
+  reaction changes (dependency graph), then forms ``a0`` and the selection in two passes
+  over the reactions: ``O(reactions)`` flops per event. Same output as numpy for the same seed.
 * ``numpy``: all active cells advance in lockstep, one event per cell per iteration, in ~10
   array operations on (reaction, cell) arrays (the state update is one small matrix product
   with the "staircase" ``D``: ``S_0 + sum_k (S_{k+1} - S_k) [s_k <= U a0]``); Python
