@@ -145,7 +145,7 @@ def run_iterations(
         Mass-action coefficients ``K``.
     tables : Tables
         Propensity factors and sparse stoichiometry.
-    consts : tau_leap._Constants
+    consts : _tau_rule.Constants
         Critical-reaction and step-size tables (numpy arrays).
     settings : (epsilon, n_critical, ssa_factor)
         The CGP parameters.

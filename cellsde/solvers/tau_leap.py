@@ -44,8 +44,9 @@ Backends (:mod:`cellsde.solvers._backend`)
 
 Complexity: ``O(steps x cells x reactions x species)`` per run (compiled: ``O(steps x cells x
 (reactions x order + nonzero stoichiometry))``); memory ``O(cells x (times + reactions) x
-species)``. On networks where low-copy reactions are always critical (Vilar's promoters) the
-steps are bounded by their firings, and exact SSA is cheaper (see docs/benchmarks.md).
+species)``. Where reactant species sit at a few copies (Vilar's free A and R, its 0/1
+promoters) a leap covers only a few events, the rule takes exact steps, and the exact SSA is
+cheaper (measured in docs/benchmarks.md, "Stochastic simulation: one table").
 """
 
 from __future__ import annotations
@@ -58,13 +59,8 @@ from cellsde.errors import CellsdeError
 from cellsde.solvers._backend import choose_backend
 from cellsde.solvers._hybrid import Hybrid
 from cellsde.solvers._recording import GridRecorder, Progress
-from cellsde.solvers._stochastic import (
-    Propensities,
-    compact,
-    numpy_generator,
-    prepare,
-    torch_generator,
-)
+from cellsde.solvers._stochastic import Propensities, compact, prepare
+from cellsde.solvers._tau_rule import Constants, NumpyOps, TorchOps, step_bounds
 
 CHECK_EVERY = 64  # iterations between checks for finished cells
 
@@ -135,9 +131,9 @@ def tau_leap(
         from cellsde.solvers.ssa import ssa  # nothing to leap: the exact path runs the events
 
         return ssa(network, x0=x0, params=params, times=times, seed=seed, progress=progress)
-    xp = _Torch(seed, device) if chosen == "torch" else _Numpy(seed)
+    xp = TorchOps(seed, device) if chosen == "torch" else NumpyOps(seed)
     prop = Propensities(network, prob.scale)
-    c = _Constants(network, prob.stoich, xp)
+    c = Constants(network, prob.stoich, xp)
     n_reac, n_sp = prob.stoich.shape
     n_cells = prob.counts.shape[0]
     xe = xp.ones((n_sp + 1, n_cells))  # (species + 1, cell), last row 1
@@ -208,15 +204,7 @@ def _leap(xp: Any, c: Any, prop: Any, st: _State, rec: Any, hyb: Any, settings: 
     with np.errstate(divide="ignore", invalid="ignore"):
         a = prop(xe, coef, t)  # (reaction, active)
         a0 = a.sum(0)
-        room = xp.amin(xp.floor(xe[c.cons_idx] / c.cons_nu), 1)  # (reaction, active)
-        crit = (a > 0) & (room < n_critical)
-        a_nc = xp.where(crit, 0.0, a)
-        mu = xp.combine(c.nu_t, a_nc)  # (species, active)
-        s2 = xp.combine(c.nu2_t, a_nc)
-        g = c.g_base + c.g_c1 / xp.clip(xs - 1, 1) + c.g_c2 / xp.clip(xs - 2, 1)
-        bound = xp.clip(epsilon * xs / g, 1.0)
-        tau_i = xp.minimum(bound / abs(mu), bound**2 / s2)  # inf where mu = s2 = 0
-        tau_i = xp.where(c.reactant_species, tau_i, np.inf)
+        crit, a_nc, tau_i = step_bounds(xp, c, xe, a, epsilon, n_critical)
         tau1 = xp.minimum(xp.amin(tau_i, 0), st.cap)
         exact = tau1 * a0 < ssa_factor  # (active,)
         w = xp.where(exact[None] | crit, a, 0.0)  # clock of one exact reaction
@@ -247,136 +235,3 @@ def _leap(xp: Any, c: Any, prop: Any, st: _State, rec: Any, hyb: Any, settings: 
         if hyb is not None:
             prop.refresh(coef, params, hyb.after(xe[:n_sp], params, st.t))
         rec.cross(st.t, xe[:n_sp], inclusive=True)
-
-
-class _Numpy:
-    """The few array operations of the loop, on numpy."""
-
-    def __init__(self, seed: Any) -> None:
-        self.rng = numpy_generator(seed)
-
-    asarray = staticmethod(lambda a: np.asarray(a, dtype=float))
-    ones = staticmethod(lambda shape: np.ones(shape))
-    full = staticmethod(lambda n, v: np.full(n, v))
-    where, minimum, floor = staticmethod(np.where), staticmethod(np.minimum), staticmethod(np.floor)
-    amin = staticmethod(lambda a, axis: a.min(axis))
-    clip = staticmethod(lambda a, lo: np.maximum(a, lo))
-    cumsum = staticmethod(lambda a: np.cumsum(a, 0))
-    nonzero = staticmethod(np.flatnonzero)
-    contiguous = staticmethod(np.ascontiguousarray)
-    numpy = staticmethod(lambda a: a)
-
-    @staticmethod
-    def combine(nu_t: np.ndarray, a: np.ndarray) -> np.ndarray:
-        """``nu_t @ a`` (species, active) summed over reactions in order (as compiled)."""
-        return (nu_t[:, :, None] * a[None]).sum(1)
-
-    def exponential(self, shape: tuple) -> np.ndarray:
-        return np.maximum(self.rng.standard_exponential(shape), 5e-324)
-
-    def rand(self, shape: tuple) -> np.ndarray:
-        return self.rng.random(shape)
-
-    def poisson(self, lam: np.ndarray) -> np.ndarray:
-        return self.rng.poisson(lam).astype(float)
-
-
-class _Torch:
-    """The same operations on torch tensors on ``device``."""
-
-    def __init__(self, seed: Any, device: Any) -> None:
-        import torch
-
-        self.torch, self.dev = torch, torch.device(device)
-        self.f64 = {"dtype": torch.float64, "device": self.dev}
-        self.gen = torch_generator(seed, self.dev)
-
-    def asarray(self, a: Any) -> Any:
-        return self.torch.as_tensor(a, **self.f64)
-
-    def ones(self, shape: tuple) -> Any:
-        return self.torch.ones(shape, **self.f64)
-
-    def full(self, n: int, v: float) -> Any:
-        return self.torch.full((n,), v, **self.f64)
-
-    def where(self, c: Any, a: Any, b: Any) -> Any:
-        return self.torch.where(c, a, b)
-
-    def minimum(self, a: Any, b: Any) -> Any:
-        return self.torch.minimum(a, b)
-
-    def floor(self, a: Any) -> Any:
-        return self.torch.floor(a)
-
-    def amin(self, a: Any, axis: int) -> Any:
-        return a.amin(axis)
-
-    def clip(self, a: Any, lo: float) -> Any:
-        return a.clamp(min=lo)
-
-    def cumsum(self, a: Any) -> Any:
-        return self.torch.cumsum(a, 0)
-
-    def nonzero(self, m: Any) -> Any:
-        return self.torch.nonzero(m).flatten()
-
-    def contiguous(self, a: Any) -> Any:
-        return a.contiguous()
-
-    def numpy(self, a: Any) -> np.ndarray:
-        return a.cpu().numpy()
-
-    def combine(self, nu_t: Any, a: Any) -> Any:
-        return nu_t @ a
-
-    def exponential(self, shape: tuple) -> Any:
-        e = self.torch.empty(shape, **self.f64).exponential_(generator=self.gen)
-        return e.clamp_(min=5e-324)
-
-    def rand(self, shape: tuple) -> Any:
-        return self.torch.rand(shape, generator=self.gen, **self.f64)
-
-    def poisson(self, lam: Any) -> Any:
-        return self.torch.poisson(lam, generator=self.gen)
-
-
-class _Constants:
-    """Per-network tensors of the step-size rule (shapes in comments)."""
-
-    def __init__(self, network: Any, stoich: np.ndarray, xp: Any) -> None:
-        n_reac, n_sp = stoich.shape
-        consumed = [np.flatnonzero(stoich[j] < 0) for j in range(n_reac)]
-        width = max([1, *(len(ix) for ix in consumed)])
-        idx = np.full((n_reac, width), n_sp)  # padding points at the ones row
-        nu = np.full((n_reac, width), 1e-300)  # ... and never limits
-        for j, ix in enumerate(consumed):
-            idx[j, : len(ix)] = ix
-            nu[j, : len(ix)] = -stoich[j, ix]
-        self.cons_idx = (
-            idx if isinstance(xp, _Numpy) else xp.torch.as_tensor(idx, device=xp.dev)
-        )  # (reaction, consumed)
-        self.cons_nu = xp.asarray(nu)[..., None]  # (reaction, consumed, 1)
-        self.nu_t = xp.asarray(stoich.T.copy())  # (species, reaction)
-        self.nu2_t = self.nu_t**2
-        self.free = xp.asarray((stoich == 0).all(0))[:, None] > 0  # (species, 1) no reaction moves
-        self.arange_r = xp.asarray(np.arange(n_reac))[:, None]  # (reaction, 1)
-        # Highest order of reaction (hor) per species and the number of copies it consumes.
-        hor = np.zeros(n_sp)
-        copies = np.zeros(n_sp)
-        for r in network.reactions:
-            order = sum(round(float(v)) for v in r.reactants.values())
-            for s, v in r.reactants.items():
-                i = network.species_names.index(s)
-                v = round(float(v))
-                if order > hor[i] or (order == hor[i] and v > copies[i]):
-                    hor[i], copies[i] = order, v
-        base, c1, c2 = hor.copy(), np.zeros(n_sp), np.zeros(n_sp)
-        c1[(hor == 2) & (copies == 2)] = 1.0
-        c1[(hor == 3) & (copies == 2)] = 1.5
-        c1[(hor == 3) & (copies == 3)] = 1.0
-        c2[(hor == 3) & (copies == 3)] = 2.0
-        self.g_base = xp.asarray(np.maximum(base, 1.0))[:, None]  # (species, 1)
-        self.g_c1 = xp.asarray(c1)[:, None]
-        self.g_c2 = xp.asarray(c2)[:, None]
-        self.reactant_species = xp.asarray(hor > 0)[:, None] > 0

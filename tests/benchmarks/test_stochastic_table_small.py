@@ -49,3 +49,24 @@ def test_accuracy_compares_means_and_distributions(bench):
     assert abs(rel) < 0.01 and pv > 0.01
     rel, pv = bench.accuracy(rng.poisson(120.0, (400, 3)).astype(float), ref, late)  # shorter run
     assert 0.15 < rel < 0.25 and pv < 1e-6
+
+
+def test_leap_bound_matches_the_rule_by_hand_on_the_gene_model_and_is_low_on_vilar(
+    bench, tmp_path, shared_dir
+):
+    """Gene model at steady state (M ~ 100, P ~ 50 000): nothing is critical and M limits the
+    leap, tau1 = (eps M)^2 / (k_m + d_m M) = 0.045 h, so a leap covers a0 tau1 with
+    a0 = k_m + d_m M + k_p M + d_p P = 10 200 per hour: ~459 events. On Vilar free A and R are
+    at a few copies: most steps are exact and even a free leap could not gain 2x."""
+    import types
+
+    args = types.SimpleNamespace(t_end={"gene": 5.0, "vilar": 30.0}, cells=16, seed=0)
+    sbml = bench.write_gene_sbml(tmp_path / "gene.xml")
+    lines, res = bench.leap_bound("gene", sbml, args)
+    g = bench.GENE
+    by_hand = (g["k_m"] * 2 + g["k_p"] * 100 + g["d_p"] * 50_000) * (0.03 * 100) ** 2 / 200
+    assert abs(res["median"] / by_hand - 1) < 0.1
+    assert res["critical"] == 0 and res["exact"] == 0 and res["limit"] == "M 100%"
+    assert res["cgp"] > 100 and lines[0].startswith("| gene |")
+    _, vil = bench.leap_bound("vilar", shared_dir / "data/vilar2002/BIOMD0000000035.xml", args)
+    assert vil["exact"] > 0.5 and vil["cgp"] < 2 and vil["hybrid"] < 5 and vil["critical"] > 0.05
