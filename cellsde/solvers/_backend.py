@@ -2,8 +2,8 @@
 
 Three backends share one algorithm and one random-number stream per solver:
 
-* ``"numba"``: compiled per-cell kernels (:mod:`cellsde.solvers._ssa_kernel`,
-  :mod:`cellsde.solvers._tau_kernel`) for mass-action networks without events or rate rules.
+* ``"numba"``: compiled per-cell kernels (:mod:`cellsde.solvers._kernels`) for mass-action
+  networks without events or rate rules.
   numba is optional (``pip install cellsde[fast]``); its results equal the numpy backend's
   for the same seed, bit for bit.
 * ``"numpy"``: the vectorised lockstep loops on the CPU; every model.

@@ -4,7 +4,7 @@
 the leap each species allows) for every active cell at once; :class:`Constants` holds the
 per-network arrays it reads; :class:`NumpyOps` and :class:`TorchOps` give the few array
 operations the lockstep loop needs on numpy or torch. The compiled kernel
-(:mod:`cellsde.solvers._tau_kernel`) does the same arithmetic cell by cell. Benchmarks read
+(:mod:`cellsde.solvers._kernels`) does the same arithmetic cell by cell. Benchmarks read
 the rule from here to measure how long a leap can be along exact SSA paths.
 """
 

@@ -25,7 +25,7 @@ Backends (:mod:`cellsde.solvers._backend`)
 ------------------------------------------
 * ``numba`` (default for mass-action networks without events or rate rules when numba is
   installed): each block, every cell runs its events in a compiled loop
-  (:mod:`cellsde.solvers._ssa_kernel`) that recomputes only the propensities the fired
+  (:mod:`cellsde.solvers._kernels`) that recomputes only the propensities the fired
   reaction changes (dependency graph), then forms ``a0`` and the selection in two passes
   over the reactions: ``O(reactions)`` flops per event. Same output as numpy for the same seed.
 * ``numpy``: all active cells advance in lockstep, one event per cell per iteration, in ~10
@@ -208,8 +208,7 @@ def _run_numpy(
 
 
 def _compiled_block(prop: Propensities, stoich: np.ndarray) -> Any:
-    from cellsde.solvers._mass_action_kernel import Tables
-    from cellsde.solvers._ssa_kernel import run_block
+    from cellsde.solvers._kernels import Tables, run_block
 
     tables = Tables.build(prop, stoich)
     return lambda xe, t, coef, e, u, rec: run_block(tables, xe, t, coef, e, u, rec)

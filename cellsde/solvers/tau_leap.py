@@ -36,7 +36,7 @@ Backends (:mod:`cellsde.solvers._backend`)
 ------------------------------------------
 * ``numba`` (default for mass-action networks without events or rate rules when numba is
   installed): the iterations run compiled, cell by cell inside each iteration
-  (:mod:`cellsde.solvers._tau_kernel`), drawing from the same numpy Generator in the same
+  (:mod:`cellsde.solvers._kernels`), drawing from the same numpy Generator in the same
   order: the same output as numpy for the same seed, bit for bit.
 * ``numpy``: ~40 array operations per iteration on (reaction, cell) arrays; every model,
   events and flows included.
@@ -152,8 +152,7 @@ def tau_leap(
     st.coef = xp.asarray(prop.coefficients(st.params))
     settings = (float(epsilon), float(n_critical), float(ssa_factor))
     if chosen == "numba":
-        from cellsde.solvers._mass_action_kernel import Tables
-        from cellsde.solvers._tau_kernel import run_iterations
+        from cellsde.solvers._kernels import Tables, run_iterations
 
         tables = Tables.build(prop, prob.stoich)
 

@@ -68,7 +68,7 @@ def test_numba_equals_numpy_with_max_events_and_absorbing_cells():
 
 
 def test_dependency_graph_covers_every_propensity_a_reaction_changes():
-    from cellsde.solvers._mass_action_kernel import Tables
+    from cellsde.solvers._kernels import Tables
 
     net = vilar2002()
     kin = net.kinetics
