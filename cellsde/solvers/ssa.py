@@ -14,8 +14,9 @@ of a cell:
 5. output times passed by the step get the state *before* the reaction (the state is
    piecewise constant), see :class:`~cellsde.solvers._recording.GridRecorder`.
 
-Random numbers are drawn in blocks of :data:`BLOCK` iterations x active cells, ``E`` then
-``U``; cell ``c`` uses row ``b`` of the block at its ``b``-th event in the block. Finished
+Random numbers are drawn in blocks of :data:`BLOCK` iterations x active cells (fewer
+iterations when that would exceed :data:`DRAWS` numbers, so memory stays bounded for huge
+populations), ``E`` then ``U``; cell ``c`` uses row ``b`` of the block at its ``b``-th event in the block. Finished
 cells idle until the end of a block; when a quarter of the active cells are finished they are
 dropped (compaction), so heterogeneous populations cost about the sum, not the maximum, of
 their event counts. The method is exact: each cell's path has the law of the chemical master
@@ -60,6 +61,7 @@ from cellsde.solvers._stochastic import (
 )
 
 BLOCK = 256  # iterations per block of random numbers
+DRAWS = 1 << 22  # draws of each kind per block at most (32 MiB): huge populations, shorter blocks
 _TINY = 5e-324  # smallest positive double: keeps E / 0 = inf (never 0 / 0)
 
 
@@ -141,6 +143,13 @@ def _selection_matrices(stoich: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.tril(np.ones((r, r))), d
 
 
+def _block_length(m: int, events: int, max_events: int | None) -> int:
+    """Iterations of the next block for ``m`` active cells: at most :data:`BLOCK`, at most
+    :data:`DRAWS` draws of each kind (at least one iteration), and no more than the events left."""
+    n = max(1, min(BLOCK, DRAWS // max(m, 1)))
+    return n if max_events is None else min(n, max_events - events)
+
+
 def _too_many(max_events: int) -> CellsdeError:
     return CellsdeError(
         f"SSA reached max_events={max_events} reactions in a cell before the last output "
@@ -177,11 +186,11 @@ def _run_numpy(
     coef = prop.coefficients(params)
     step = _compiled_block(prop, stoich) if compiled else _numpy_block(prop, stoich, hyb, params)
     bar = Progress(progress, times)
-    buf = np.empty((2, BLOCK * n_cells))  # E and U of a block
+    buf = np.empty((2, min(BLOCK * n_cells, max(DRAWS, n_cells))))  # E and U of a block
     events = 0
     while True:
         m = t.shape[0]
-        n_it = BLOCK if max_events is None else min(BLOCK, max_events - events)
+        n_it = _block_length(m, events, max_events)
         # (iteration, active): the same draws on both backends, whatever order they use them
         # in; written into reused buffers (a fresh 1e5-element array costs page faults)
         e = buf[0, : n_it * m].reshape(n_it, m)
@@ -278,7 +287,7 @@ def _run_torch(
     while True:
         m = t.shape[0]
         step = torch.ones((n_reac, m), **f64)
-        n_it = BLOCK if max_events is None else min(BLOCK, max_events - events)
+        n_it = _block_length(m, events, max_events)
         e = torch.empty((n_it, m), **f64).exponential_(generator=gen).clamp_(min=_TINY)
         u = torch.rand((n_it, m), generator=gen, **f64)
         for b in range(n_it):

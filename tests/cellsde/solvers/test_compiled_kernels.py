@@ -67,6 +67,26 @@ def test_numba_equals_numpy_with_max_events_and_absorbing_cells():
                 max_events=20, backend=backend)  # fmt: skip
 
 
+def test_huge_populations_take_shorter_blocks_with_the_same_law_on_both_backends(monkeypatch):
+    """Above DRAWS draws per kind a block has fewer iterations (one at the least), so memory
+    stays bounded; outputs stay equal across backends and Poisson(k / g) in law."""
+    from cellsde.solvers import ssa as ssa_module
+
+    assert ssa_module._block_length(1000, 0, None) == ssa_module.BLOCK
+    assert ssa_module._block_length(10 * ssa_module.DRAWS, 0, None) == 1
+    assert ssa_module._block_length(ssa_module.DRAWS // 64, 0, None) == 64
+    assert ssa_module._block_length(1000, 90, 100) == 10  # events left
+    monkeypatch.setattr(ssa_module, "DRAWS", 1500)  # 1000 cells: 1 iteration, then more
+    net = birth_death(10.0, 1.0)
+    x0, p = np.full((1000, 1), 10.0), net.kinetics.parameter_vector(None, 1000)
+    kw = {"x0": x0, "params": p, "times": [0.0, 3.0, 6.0], "seed": 5}
+    a, b = (ssa(net, backend=be, **kw) for be in ("numba", "numpy"))
+    np.testing.assert_array_equal(a, b)
+    sample = a[:, -1, 0]
+    assert abs(sample.mean() - 10.0) < 4 * np.sqrt(10 / 1000)
+    assert abs(sample.var(ddof=1) - 10.0) < 4 * np.sqrt((10 * 31 - 100) / 1000)
+
+
 def test_dependency_graph_covers_every_propensity_a_reaction_changes():
     from cellsde.solvers._kernels import Tables
 
