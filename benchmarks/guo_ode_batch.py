@@ -38,7 +38,7 @@ import numpy as np
 from _docs import write_section
 
 from cellsde.simulation import sample_theta
-from cellsde.solvers.ode import METHODS, ode, steady_state
+from cellsde.solvers.ode import METHODS, ode, stimulated_start
 from models_bio.nfkb.guo2024 import guo2024
 
 HEADING = "## Guo 2024 NF-κB: stacked ODE vs a per-cell loop"
@@ -99,12 +99,8 @@ def _cells(args):
     theta, cols, _ = sample_theta(net, n_cells=args.cells, seed=args.seed)  # (cell, param)
     kin = net.kinetics
     p = kin.parameter_vector({q: theta[:, j] for j, q in enumerate(cols)}, args.cells)
-    x0 = kin.initial_state(p)  # (cell, species)
-    tnf = net.species_names.index("TNF")
-    x0[:, tnf] = 0.0
-    xs = steady_state(net, x0=x0, params=p, hold=("TNF",), method="TRBDF2", rtol=1e-8,
-                      atol=1e-12)  # fmt: skip
-    xs[:, tnf] = net.stimulus["TNF"]
+    xs = stimulated_start(net, x0=kin.initial_state(p), params=p, method="TRBDF2", rtol=1e-8,
+                          atol=1e-12)  # fmt: skip
     return net, xs, p
 
 

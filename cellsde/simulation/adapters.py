@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 
 def _network_inputs(pop: Population, method: Method, progress: bool) -> dict[str, Any]:
-    from cellsde.solvers.ode import POPULATION_METHODS, steady_state
+    from cellsde.solvers.ode import POPULATION_METHODS, stimulated_start
 
     net, kin = pop.model, pop.model.kinetics
     if method.counts and not kin.stoichiometry_is_integer:
@@ -39,13 +39,9 @@ def _network_inputs(pop: Population, method: Method, progress: bool) -> dict[str
     p = check_params(net, kin.parameter_vector(columns, pop.n_cells))  # (cell, parameter)
     x0 = kin.initial_state(p)  # (cell, species)
     if net.stimulus:
-        idx = [net.species_names.index(s) for s in net.stimulus]
-        x0[:, idx] = 0.0
         chosen = pop.solver_options.get("method")  # a population integrator: its Newton search
         phase1 = {"method": chosen} if chosen in POPULATION_METHODS else {}
-        x0 = steady_state(net, x0=x0, params=p, hold=tuple(net.stimulus), progress=progress,
-                          **phase1)  # fmt: skip
-        x0[:, idx] = list(net.stimulus.values())
+        x0 = stimulated_start(net, x0=x0, params=p, progress=progress, **phase1)
     if method.counts:  # whole molecules (a steady state is not integer)
         scale = kin.count_scale()
         x0 = np.where(kin.boundary, x0, np.round(x0 * scale) / scale)  # molecules only

@@ -355,3 +355,28 @@ def steady_state(
             "oscillate for these parameters; raise max_chunks or check the parameters"
         )
     return x
+
+
+def stimulated_start(
+    network: ReactionNetwork, *, x0: np.ndarray, params: np.ndarray, **options: object
+) -> np.ndarray:
+    """The two-phase start of a model with a ``stimulus`` (Guo 2024): each cell's steady state
+    with the stimulus species held at 0 (:func:`steady_state`, ``options`` passed on), then the
+    stimulus set. ``x0`` (cell, species) is not modified; returns (cell, species).
+
+    Raises
+    ------
+    CellsdeError
+        The model declares no stimulus, or as :func:`steady_state`.
+    """
+    from models_bio.nfkb.steady import apply_stimulus
+
+    if not network.stimulus:
+        raise CellsdeError(
+            f"model {network.name!r} declares no stimulus; call steady_state for a plain steady "
+            "state"
+        )
+    x = np.array(x0, dtype=float, copy=True)
+    x[..., [network.species_names.index(s) for s in network.stimulus]] = 0.0
+    x = steady_state(network, x0=x, params=params, hold=tuple(network.stimulus), **options)
+    return apply_stimulus(network, x)

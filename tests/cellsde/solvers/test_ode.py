@@ -10,7 +10,7 @@ from scipy.signal import find_peaks
 from cellsde.errors import CellsdeError
 from cellsde.simulation import sample_theta
 from cellsde.solvers._stacked import MassAction
-from cellsde.solvers.ode import ode, steady_state
+from cellsde.solvers.ode import ode, steady_state, stimulated_start
 from models_bio import Event, Parameter, Reaction, ReactionNetwork, Species, vilar2002
 
 R = 7  # index of R in the Vilar state
@@ -192,6 +192,34 @@ def test_steady_state_holds_species_and_converges():
     ss = steady_state(net, x0=np.zeros((3, 2)), params=p, hold=("L",), chunk=100.0)
     np.testing.assert_allclose(ss[:, 0], 10.0 / np.array([0.5, 1.0, 2.0]), rtol=1e-4)
     np.testing.assert_array_equal(ss[:, 1], 0.0)
+
+
+def test_stimulated_start_holds_the_stimulus_at_zero_then_sets_it():
+    """Basal X = k / g with L held at 0 (though L has a source), then L = its stimulus."""
+    net = _birth_death(stimulus={"L": 7.0})
+    p = net.kinetics.parameter_vector({"g": np.array([0.5, 2.0])}, 2)
+    x0 = np.full((2, 2), 3.0)
+    for method in ("BDF", "TRBDF2"):
+        x = stimulated_start(net, x0=x0, params=p, method=method, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(x[:, 0], 10.0 / np.array([0.5, 2.0]), rtol=1e-5)
+        np.testing.assert_array_equal(x[:, 1], 7.0)
+    np.testing.assert_array_equal(x0, 3.0)  # not modified
+    with pytest.raises(CellsdeError, match="declares no stimulus"):
+        stimulated_start(_birth_death(), x0=x0, params=p)
+
+
+def test_simulate_phase1_with_a_population_integrator_matches_the_default():
+    """simulate's two-phase start through ESDIRK4 (its Newton steady state) and through the
+    default (BDF chunks) give the same ODE paths."""
+    from cellsde import simulate
+
+    net = _birth_death(stimulus={"L": 7.0})
+    kw = {"n_cells": 3, "times": np.linspace(0.0, 4.0, 5), "method": "ode", "seed": 0}
+    ref = simulate(net, solver_options={"rtol": 1e-9, "atol": 1e-12}, **kw)
+    new = simulate(net, solver_options={"method": "ESDIRK4", "rtol": 1e-9, "atol": 1e-12}, **kw)
+    np.testing.assert_allclose(new.x.values, ref.x.values, rtol=1e-6, atol=1e-9)
+    x = ref.x.values  # (cell, time, species)
+    assert np.allclose(x[:, 0, 1], 7.0) and np.allclose(x[:, 0, 0], 20.0, rtol=1e-6)
 
 
 def test_steady_state_vilar_fixed_point_and_oscillation_error():

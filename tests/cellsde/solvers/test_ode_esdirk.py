@@ -10,7 +10,7 @@ from scipy.linalg import expm
 from cellsde.errors import CellsdeError
 from cellsde.simulation import sample_theta
 from cellsde.solvers.esdirk import Options, System, integrate
-from cellsde.solvers.ode import ode, steady_state
+from cellsde.solvers.ode import ode, steady_state, stimulated_start
 from cellsde.solvers.ode_esdirk import esdirk_ode
 from models_bio import Event, Parameter, Reaction, ReactionNetwork, Species
 from models_bio.sparse_kinetics import SparseKinetics
@@ -86,12 +86,8 @@ def guo_cells():
     theta, cols, _ = sample_theta(net, n_cells=2, seed=3)  # (cell, param)
     kin = net.kinetics
     p = kin.parameter_vector({q: theta[:, j] for j, q in enumerate(cols)}, 2)
-    x0 = kin.initial_state(p)  # (cell, species)
-    tnf = net.species_names.index("TNF")
-    x0[:, tnf] = 0.0
-    x0 = steady_state(net, x0=x0, params=p, hold=("TNF",), method="TRBDF2", rtol=1e-10,
-                      atol=1e-14)  # fmt: skip
-    x0[:, tnf] = net.stimulus["TNF"]
+    x0 = stimulated_start(net, x0=kin.initial_state(p), params=p, method="TRBDF2", rtol=1e-10,
+                          atol=1e-14)  # fmt: skip
     return net, x0, p
 
 
