@@ -57,7 +57,7 @@ import xarray as xr
 from cellsde import ENDnSDE, ENDnSDEConfig, FitConfig, fit, infer, load_model, save_model
 from cellsde.calibration.draw import TERMS, sample_cells
 from cellsde.calibration.result import open_population
-from cellsde.datasets import from_arrays, read_guo2024
+from cellsde.datasets import from_arrays
 from cellsde.datasets.io import open_dataset, save_dataset
 from cellsde.inference.amortized import save_amortizer
 from cellsde.inference.amortized_train import train_amortizer
@@ -83,7 +83,11 @@ PAPER_TW2 = (0.143, 0.236)
 
 def _experiment_module():
     """``benchmarks/nfkb_experiment.py`` (ranking, grouping, tW2) as a module."""
-    name = "nfkb_experiment"
+    return _benchmark_module("nfkb_experiment")
+
+
+def _benchmark_module(name: str):
+    """``benchmarks/NAME.py`` as a module (loaded once)."""
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
         mod = importlib.util.module_from_spec(spec)
@@ -223,15 +227,9 @@ def recovery(net, test: xr.Dataset, ks=(8, 16)) -> dict[int, np.ndarray]:
 
 
 def measured(path: Path) -> xr.Dataset:
-    """The TNF cells, frames 0-30, times in h."""
-    ds = read_guo2024(path, source="exp")
-    ds = ds.isel(cell=np.flatnonzero(ds["ligand"].values == "TNF"), time=slice(0, FRAMES))
-    coords = {k: ds[k].values for k in ("ligand", "dose", "dose_units")}
-    new = from_arrays(ds["x"].values, times=ds["time"].values / 60.0, time_units="h",
-                      species=[OBS], group=ds["group"].values, cell_coords=coords,
-                      attrs={"model": "guo2024", "method": "measured"})  # fmt: skip
-    new["x"].attrs["units"] = "µM"
-    return new
+    """The TNF cells, frames 0-30, times in h (read as ``endnsde_lab_data.lab_data`` reads all)."""
+    exp, _ = _benchmark_module("endnsde_lab_data").lab_data(path, 0)
+    return exp.isel(cell=np.flatnonzero(exp["ligand"].values == "TNF"), time=slice(0, FRAMES))
 
 
 def ranked_groups(exp: xr.Dataset, ref: np.ndarray, k: int) -> xr.Dataset:

@@ -9,8 +9,8 @@ solvers' subprocesses, e.g. GillesPy2's compiled SSACSolver):
   hybrid switching);
 * libroadrunner's ``gillespie`` integrator (C++; one cell per call, reset in between).
 
-Models: **Vilar 2002** (BIOMD0000000035; free A and R at a few copies and the 0/1 promoters
-keep every leap short) and a **large-copy gene expression** model written here with
+Models: **Vilar 2002** (BIOMD0000000035; its 0/1 promoters, free R and scarce mRNAs keep
+every leap short) and a **large-copy gene expression** model written here with
 libsbml (``0 -> M`` at ``k_m``, ``M -> 0`` at ``d_m M``, ``M -> M + P`` at ``k_p M``, ``P -> 0``
 at ``d_p P``; ~100 mRNA and ~50 000 proteins at steady state), where tau-leaping should pay.
 
@@ -55,12 +55,13 @@ READING = (
     "solvers' per-event cost is closer to ours, hence the lower ratio. *Tau-leaping*: on the "
     "large-copy gene model a leap covers hundreds of events and ours is an order of magnitude "
     "faster than the exact SSA at the same accuracy. On Vilar it cannot be, and the 'why' table "
-    "measures it: free A and R are at a few copies most of the time (A is bound by R, R by A), "
-    "so the step-size rule allows a leap of ~4 events and `tau_leap` takes exact steps ~90 % "
-    "of the time; the promoter reactions (0/1 molecules) add ~23 % of the events as critical "
-    "ones. Even if a step cost no more than one SSA event, CGP tau-leaping could gain ~1.1x "
-    "and a hybrid partition (promoters exact, leaps for the rest) ~2x; the 10x target is out of "
-    "reach of any leaping scheme with this error control (epsilon 0.03) on this model. GillesPy2's "
+    "measures it: the reactions that move a species the rates read while it has a few copies "
+    "(the 0/1 promoters, free R, which A binds within a fraction of a millisecond, and the "
+    "mRNAs when scarce) are critical and fire one at a time: over 40 % of all events. Even if a "
+    "step cost no more than one SSA event, CGP tau-leaping could gain < 2x and a hybrid "
+    "partition (critical reactions exact without cutting the leaps) about as much; the 10x "
+    "target is out of reach of any leaping scheme that fires those reactions exactly, and "
+    "leaping them is what biased free R before (see tau_leap's docstring). GillesPy2's "
     "TauHybridSolver (Python) is three orders of magnitude slower than its SSACSolver on Vilar. "
     "The KS column is the smallest p-value over the ~45 output times compared, so values below "
     "0.01 appear by chance even between two exact solvers (multiple testing); the issue's test "

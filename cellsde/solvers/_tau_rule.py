@@ -151,17 +151,25 @@ class Constants:
 
     def __init__(self, network: Any, stoich: np.ndarray, xp: Any) -> None:
         n_reac, n_sp = stoich.shape
-        consumed = [np.flatnonzero(stoich[j] < 0) for j in range(n_reac)]
-        width = max([1, *(len(ix) for ix in consumed)])
+        read = np.zeros(n_sp, dtype=bool)  # species some propensity reads (a reactant)
+        for r in network.reactions:
+            read[[network.species_names.index(s) for s in r.reactants]] = True
+        # watched species of each reaction: those it consumes (room: firings until exhausted)
+        # and the read species it produces (room: their count; a leap must not move a low-copy
+        # species the rates depend on)
+        watched = [
+            np.flatnonzero((stoich[j] < 0) | ((stoich[j] > 0) & read)) for j in range(n_reac)
+        ]
+        width = max([1, *(len(ix) for ix in watched)])
         idx = np.full((n_reac, width), n_sp)  # padding points at the ones row
         nu = np.full((n_reac, width), 1e-300)  # ... and never limits
-        for j, ix in enumerate(consumed):
+        for j, ix in enumerate(watched):
             idx[j, : len(ix)] = ix
-            nu[j, : len(ix)] = -stoich[j, ix]
+            nu[j, : len(ix)] = np.where(stoich[j, ix] < 0, -stoich[j, ix], 1.0)
         self.cons_idx = (
             idx if isinstance(xp, NumpyOps) else xp.torch.as_tensor(idx, device=xp.dev)
-        )  # (reaction, consumed)
-        self.cons_nu = xp.asarray(nu)[..., None]  # (reaction, consumed, 1)
+        )  # (reaction, watched)
+        self.cons_nu = xp.asarray(nu)[..., None]  # (reaction, watched, 1)
         self.nu_t = xp.asarray(stoich.T.copy())  # (species, reaction)
         self.nu2_t = self.nu_t**2
         self.free = xp.asarray((stoich == 0).all(0))[:, None] > 0  # (species, 1) no reaction moves

@@ -56,8 +56,9 @@ def test_leap_bound_matches_the_rule_by_hand_on_the_gene_model_and_is_low_on_vil
 ):
     """Gene model at steady state (M ~ 100, P ~ 50 000): nothing is critical and M limits the
     leap, tau1 = (eps M)^2 / (k_m + d_m M) = 0.045 h, so a leap covers a0 tau1 with
-    a0 = k_m + d_m M + k_p M + d_p P = 10 200 per hour: ~459 events. On Vilar free A and R are
-    at a few copies: most steps are exact and even a free leap could not gain 2x."""
+    a0 = k_m + d_m M + k_p M + d_p P = 10 200 per hour: ~459 events. On Vilar the reactions
+    that move low-copy species (promoters, free R, mRNA) are fired one at a time: even a free
+    leap could not gain 3x."""
     import types
 
     args = types.SimpleNamespace(t_end={"gene": 5.0, "vilar": 30.0}, cells=16, seed=0)
@@ -69,4 +70,5 @@ def test_leap_bound_matches_the_rule_by_hand_on_the_gene_model_and_is_low_on_vil
     assert res["critical"] == 0 and res["exact"] == 0 and res["limit"] == "M 100%"
     assert res["cgp"] > 100 and lines[0].startswith("| gene |")
     _, vil = bench.leap_bound("vilar", shared_dir / "data/vilar2002/BIOMD0000000035.xml", args)
-    assert vil["exact"] > 0.5 and vil["cgp"] < 2 and vil["hybrid"] < 5 and vil["critical"] > 0.05
+    # a third or more of Vilar's events are in critical reactions: no leap scheme gains 3x
+    assert vil["critical"] > 0.3 and vil["cgp"] < 3 and vil["hybrid"] < 3
