@@ -14,9 +14,9 @@ every leap short) and a **large-copy gene expression** model written here with
 libsbml (``0 -> M`` at ``k_m``, ``M -> 0`` at ``d_m M``, ``M -> M + P`` at ``k_p M``, ``P -> 0``
 at ``d_p P``; ~100 mRNA and ~50 000 proteins at steady state), where tau-leaping should pay.
 
-Accuracy is judged against our exact SSA (the same cells): the largest relative difference of
-the population mean of the readout (Vilar: R; gene: P) over the output times after the first
-tenth, and the smallest two-sample KS p-value over those times. Scaling: our SSA and
+Accuracy is judged against our exact SSA (the same cells): the relative difference of the
+population mean of the readout (Vilar: R; gene: P) over every output time after the start,
+and the smallest two-sample KS p-value over those times. Scaling: our SSA and
 tau-leaping at 1e2 ... 1e5 cells (``--scale-cells``) and at three horizons; peers run one
 trajectory after another, so their cost is linear in cells (measured at ``--peer-cells``, the
 table says where a number is extrapolated).
@@ -168,7 +168,7 @@ def table_for(model: str, sbml: Path, args) -> tuple[list[str], dict]:
     readout, _ = MODELS[model]
     t_end = args.t_end[model]
     times = np.linspace(0.0, t_end, 51)
-    late = times >= t_end / 10
+    late = times > times[0]  # every output time after the start (the KS test)
     n, n_peer = args.cells, min(args.peer_cells, args.cells)
     short = times <= t_end / args.hybrid_div + 1e-9  # the slow hybrid solver's horizon
     runs = [
@@ -193,7 +193,7 @@ def table_for(model: str, sbml: Path, args) -> tuple[list[str], dict]:
         rows.append((name, cells, float(tt[-1]), w, c, per, out[..., species.index(readout)]))
     ssa_y, ssa_per, ref_per = rows[0][6], rows[0][5], rows[2][5]
     lines = [f"**{model}** (readout {readout}; output every {t_end / 50:g} h; accuracy over "
-             f"t >= {t_end / 10:g} h)", "",
+             f"every output time after 0)", "",
              "| solver | cells | hours | wall s | CPU s | CPU ms per cell-hour "
              "| SSACSolver / this | our SSA / this | mean of readout vs our SSA | min KS p vs our SSA |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
