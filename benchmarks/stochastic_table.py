@@ -49,8 +49,8 @@ MODELS = {"vilar": ("R", VILAR), "gene": ("P", None)}
 
 READING = (
     "Reading. *Exact SSA*: ours runs each cell in a compiled loop that recomputes only the "
-    "propensities an event changes (~36 ns per event on Vilar); GillesPy2's SSACSolver is C++ "
-    "too, but per trajectory it pays process start-up and text output, and libroadrunner's "
+    "propensities an event changes (~40-50 ns per event on Vilar, the draws included); "
+    "GillesPy2's SSACSolver is C++ too, but per trajectory it pays process start-up and text output, and libroadrunner's "
     "Gillespie integrator pays one Python call and reset per cell. On the gene model the C++ "
     "solvers' per-event cost is closer to ours, hence the lower ratio. *Tau-leaping*: on the "
     "large-copy gene model a leap covers hundreds of events and ours is an order of magnitude "
@@ -63,7 +63,7 @@ READING = (
     "target is out of reach of any leaping scheme that fires those reactions exactly, and "
     "leaping them is what biased free R before (see tau_leap's docstring). GillesPy2's "
     "TauHybridSolver (Python) is three orders of magnitude slower than its SSACSolver on Vilar. "
-    "The KS column is the smallest p-value over the ~45 output times compared, so values below "
+    "The KS column is the smallest p-value over the 50 output times compared, so values below "
     "0.01 appear by chance even between two exact solvers (multiple testing); the issue's test "
     "is 'not rejecting at 1 % at every output time'."
 )
@@ -341,7 +341,9 @@ def main(argv: list[str] | None = None) -> int:
     why = [
         "Why tau-leaping pays on one model and not the other, measured along our exact SSA paths "
         "(every t_end / 500 after the first tenth, a quarter of the cells) with the library's "
-        "step-size rule (epsilon 0.03, critical below 10 firings; `leap_bound` in the script): "
+        "step-size rule (epsilon 0.03; critical: within 10 firings of exhausting a reactant, or "
+        "moving a species the rates read while it has fewer than 10 copies; `leap_bound` in the "
+        "script): "
         "events per cell-hour; the share of events in critical reactions (fired one at a time); "
         "the share of time `tau_leap` takes exact steps (a leap would cover fewer than 10 events); "
         "the median number of events a leap of `tau1` covers; the species whose change limits "
