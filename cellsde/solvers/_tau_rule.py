@@ -1,7 +1,8 @@
 """The Cao-Gillespie-Petzold step-size rule on arrays, and the array operations it runs on.
 
-:func:`step_bounds` is steps 1 and 2 of :mod:`cellsde.solvers.tau_leap` (critical reactions,
-the leap each species allows) for every active cell at once; :class:`Constants` holds the
+:func:`step_bounds` is steps 1 and 2 of :mod:`cellsde.solvers.tau_leap` (the critical
+reactions of CGP widened by the Salis-Kaznessis rule for low-copy products, and the leap each
+species allows) for every active cell at once; :class:`Constants` holds the
 per-network arrays it reads; :class:`NumpyOps` and :class:`TorchOps` give the few array
 operations the lockstep loop needs on numpy or torch. The compiled kernel
 (:mod:`cellsde.solvers._kernels`) does the same arithmetic cell by cell. Benchmarks read

@@ -132,3 +132,33 @@ def test_vilar_free_r_at_one_copy_is_not_kept_alive_by_leaps():
     se = np.sqrt((pe * (1 - pe) + pl * (1 - pl)) / n)
     assert np.all(np.abs(pl - pe) < 4 * se + 1e-12), (pe, pl)
     assert pe.max() > 0.05  # R does appear in this window
+
+
+def test_critical_reactions_follow_cgp_and_the_low_copy_product_rule():
+    """0 -> R is critical while R (read by R + A -> C) has < 10 copies; A + R -> C while A or R
+    could run out within 10 firings; 0 -> C never (C is read by nothing)."""
+    from cellsde.solvers._stochastic import Propensities, prepare
+    from cellsde.solvers._tau_rule import Constants, NumpyOps, step_bounds
+
+    net = ReactionNetwork(
+        name="low_copy",
+        species=(Species("R", 0.0), Species("A", 0.0), Species("C", 0.0)),
+        parameters=(Parameter("k", 5.0), Parameter("g", 2.0), Parameter("kc", 1.0)),
+        reactions=(
+            Reaction("make_R", {}, {"R": 1}, "k", mass_action=True),
+            Reaction("bind", {"A": 1, "R": 1}, {"C": 1}, "g", mass_action=True),
+            Reaction("make_C", {}, {"C": 1}, "kc", mass_action=True),
+        ),
+    )
+    counts = np.array([[0, 1000, 0], [9, 1000, 5], [10, 1000, 5], [50, 9, 5], [50, 50, 0]], float)
+    p = net.kinetics.parameter_vector(None, len(counts))
+    prob = prepare(net, counts, p, [0.0, 1.0], "tau-leaping")
+    prop, ops = Propensities(net, prob.scale), NumpyOps(0)
+    xe = np.vstack([counts.T, np.ones(len(counts))])  # (species + 1, cell)
+    a = prop(xe, prop.coefficients(p), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):  # as inside tau_leap
+        crit, a_nc, _ = step_bounds(ops, Constants(net, prob.stoich, ops), xe, a, 0.03, 10.0)
+    # (reaction, cell); bind has a = 0 in cell 0 (no R), so it is not critical there
+    expected = np.array([[1, 1, 0, 0, 0], [0, 1, 0, 1, 0], [0, 0, 0, 0, 0]], dtype=bool)
+    np.testing.assert_array_equal(crit, expected)
+    np.testing.assert_array_equal(a_nc, np.where(crit, 0.0, a))
