@@ -69,7 +69,6 @@ class NumpyOps:
     clip = staticmethod(lambda a, lo: np.maximum(a, lo))
     cumsum = staticmethod(lambda a: np.cumsum(a, 0))
     nonzero = staticmethod(np.flatnonzero)
-    contiguous = staticmethod(np.ascontiguousarray)
     numpy = staticmethod(lambda a: a)
 
     @staticmethod
@@ -126,9 +125,6 @@ class TorchOps:
 
     def nonzero(self, m: Any) -> Any:
         return self.torch.nonzero(m).flatten()
-
-    def contiguous(self, a: Any) -> Any:
-        return a.contiguous()
 
     def numpy(self, a: Any) -> np.ndarray:
         return a.cpu().numpy()

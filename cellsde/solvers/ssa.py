@@ -16,11 +16,12 @@ of a cell:
 
 Random numbers are drawn in blocks of :data:`BLOCK` iterations x active cells (fewer
 iterations when that would exceed :data:`DRAWS` numbers, so memory stays bounded for huge
-populations), ``E`` then ``U``; cell ``c`` uses row ``b`` of the block at its ``b``-th event in the block. Finished
-cells idle until the end of a block; when a quarter of the active cells are finished they are
-dropped (compaction), so heterogeneous populations cost about the sum, not the maximum, of
-their event counts. The method is exact: each cell's path has the law of the chemical master
-equation (for rate laws that read ``time`` the propensity is frozen between events).
+populations), ``E`` then ``U``; cell ``c`` uses row ``b`` of the block at its ``b``-th event
+in the block. Finished cells idle until the end of a block; when a quarter of the active
+cells are finished they are dropped (compaction), so heterogeneous populations cost about the
+sum, not the maximum, of their event counts. The method is exact: each cell's path has the
+law of the chemical master equation (for rate laws that read ``time`` the propensity is
+frozen between events).
 
 Backends (:mod:`cellsde.solvers._backend`)
 ------------------------------------------
@@ -175,9 +176,8 @@ def _run_numpy(
     t = np.full(n_cells, float(times[0]))  # (active,)
     params = prob.params.copy()  # events may assign parameters
     if hyb is not None:
-        hyb.start(
-            xe[:n_sp], params, t
-        )  # events of t0 (initial_value=False), before the first record
+        # events of t0 (initial_value=False), before the first record
+        hyb.start(xe[:n_sp], params, t)
     rec = GridRecorder(times, n_cells, n_sp, xe)
     rec.start(xe[:n_sp])
     if (n_reac == 0 and hyb is None) or len(times) == 1:
